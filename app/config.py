@@ -1,0 +1,88 @@
+"""Process configuration, read once from the environment.
+
+Every secret may also be given as ``NAME_FILE`` pointing at a file that holds it (Docker secrets).
+Runtime values an admin edits in the UI live in the database instead (see ``app.settings``); the
+environment only provides their initial values.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+SECRET_NAMES = (
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "JWT_SIGNING_KEY",
+    "ADMIN_PASSWORD",
+    "INGEST_PASSWORD",
+    "GEMINI_API_KEY",
+    "OPENAI_API_KEY",
+    "TURBOTEXT_API_KEY",
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_WEBHOOK_SECRET",
+    "METRICS_TOKEN",
+)
+
+
+class Config(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    database_url: str | None = None
+    media_root: Path = PROJECT_ROOT / "media"
+    public_base_url: str | None = None
+    secret_key: str | None = None
+    jwt_signing_key: str | None = None
+
+    admin_username: str = "admin"
+    admin_password: str | None = None
+    ingest_password: str | None = None
+
+    result_ttl_hours: int = Field(72, ge=1, le=168)
+    t_sync_response_seconds: int = Field(48, ge=10, le=60)
+    max_upload_mb: int = Field(20, ge=1, le=200)
+    max_image_pixels: int = Field(50_000_000, ge=1_000_000)
+
+    gemini_api_key: str | None = None
+    openai_api_key: str | None = None
+    turbotext_api_key: str | None = None
+    telegram_bot_token: str | None = None
+    telegram_webhook_secret: str | None = None
+
+    gemini_api_base: str = "https://generativelanguage.googleapis.com"
+    turbotext_api_base: str = "https://www.turbotext.ru"
+    openai_api_base: str = "https://api.openai.com"
+    telegram_api_base: str = "https://api.telegram.org"
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    web_concurrency: int = Field(2, ge=1)
+    threads: int = Field(32, ge=1)
+    log_level: str = "INFO"
+    metrics_token: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_secret_files(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        for name in SECRET_NAMES:
+            file_path = os.environ.get(f"{name}_FILE")
+            if file_path and not os.environ.get(name) and name.lower() not in values:
+                values[name.lower()] = Path(file_path).read_text(encoding="utf-8").strip()
+        return values
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+    @property
+    def local_state_dir(self) -> Path:
+        """Local state kept beside the media volume: the embedded database and generated keys."""
+        return self.media_root.resolve().parent / ".photochanger"

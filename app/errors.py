@@ -1,0 +1,40 @@
+"""App-wide error pages: JSON for API and file routes, a localized page for people."""
+
+from __future__ import annotations
+
+import structlog
+from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+JSON_PREFIXES = ("/api/", "/public/", "/ingest/", "/healthz", "/telegram/")
+
+log = structlog.get_logger(__name__)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith(JSON_PREFIXES)
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[Response | str, int]:
+        status = error.code or 500
+        reason = (error.name or "error").lower().replace(" ", "_")
+        if _wants_json():
+            return jsonify(status="error", failure_reason=reason, message=error.description), status
+        title = _("Page not found") if status == 404 else error.name
+        return render_template("error.html", title=title, message=error.description), status
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception) -> tuple[Response | str, int]:
+        log.exception("http.unhandled_error")
+        if _wants_json():
+            return jsonify(
+                status="error",
+                failure_reason="internal_error",
+                message=_("Something went wrong on the server; the error was logged."),
+            ), 500
+        return render_template(
+            "error.html", title=_("Server error"), message=InternalServerError.description
+        ), 500

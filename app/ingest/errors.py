@@ -1,0 +1,60 @@
+"""The ingest error table of the product spec: one failure reason, one status, one message."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+FAILURES: dict[str, tuple[int, str]] = {
+    "invalid_request": (
+        400,
+        _l("The request must be multipart/form-data with a photo in fileToUpload."),
+    ),
+    "invalid_image": (400, _l("The photo could not be decoded; it may be damaged or truncated.")),
+    "invalid_password": (401, _l("The password is wrong or missing.")),
+    "slot_not_found": (404, _l("There is no such slot.")),
+    "slot_disabled": (404, _l("This slot is switched off.")),
+    "payload_too_large": (413, _l("The photo is too large.")),
+    "unsupported_media_type": (415, _l("Only JPEG, PNG and WEBP photos are accepted.")),
+    "slot_busy": (429, _l("This slot is processing as many photos as it may; try again shortly.")),
+    "provider_busy": (
+        429,
+        _l("The AI provider is processing as many photos as it may; try again shortly."),
+    ),
+    "provider_error": (502, _l("The AI provider rejected the request.")),
+    "provider_blocked": (502, _l("The AI provider refused this photo on safety grounds.")),
+    "provider_no_image": (502, _l("The AI provider answered without an image.")),
+    "provider_not_configured": (503, _l("The slot's AI provider has no API key configured.")),
+    "provider_unavailable": (503, _l("The AI provider is unavailable right now.")),
+    "timeout": (504, _l("Processing did not finish in time.")),
+    "internal_error": (500, _l("Something went wrong on the server; the error was logged.")),
+}
+
+
+class IngestError(Exception):
+    """Ends a request with the status and JSON body of ``failure_reason``.
+
+    ``detail`` is a specific message for the log and the job row (English, may name limits);
+    the client gets the localized message of the table, followed by the detail when given.
+    """
+
+    def __init__(
+        self,
+        failure_reason: str,
+        detail: str | None = None,
+        *,
+        job_id: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(detail or failure_reason)
+        self.failure_reason = failure_reason
+        self.detail = detail
+        self.job_id = job_id
+        self.retry_after = retry_after
+
+    @property
+    def status(self) -> int:
+        return FAILURES[self.failure_reason][0]
+
+    def public_message(self) -> str:
+        message = str(FAILURES[self.failure_reason][1])
+        return f"{message} {self.detail}" if self.detail else message

@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from app import context, db
+from app.auth.passwords import verify_password
+from app.db import utcnow
+from app.ingest.errors import IngestError
+from app.ingest.service import IngestRequest, IngestResult, Upload, process_photo
+from app.providers.base import Deadline
+from app.public.links import result_page_url
+from app.settings.service import RuntimeSettings, load_settings
+from app.slots.models import Slot
+
+bp = Blueprint("ingest", __name__)
+
+FILE_FIELDS = ("fileToUpload", "file")
+HASH_FIELDS = ("hash", "hash_hex")
+MAX_META_FIELDS = 64
+MAX_META_VALUE = 1000
+MAX_IDEMPOTENCY_KEY = 128
+
+
+@bp.post("/ingest/<slot_id>")
+@bp.post("/api/ingest/<slot_id>")
+def ingest(slot_id: str) -> Response:
+    session = db.session()
+    config = context.config()
+    slot = find_ingest_slot(session, slot_id)
+    runtime = load_settings(session, config)
+    deadline = Deadline.after(runtime.sync_response_seconds, start=g.request_started)
+    check_body_size(request.content_length, config.max_upload_bytes)
+    form = read_multipart_form()
+    check_password(form.get("password"), slot, runtime)
+    ingest_request = IngestRequest(
+        slot=slot,
+        source="ingest",
+        upload=find_upload(),
+        client_meta=client_metadata(form),
+        idempotency_key=idempotency_key(),
+        dedupe_by_content=True,
+        arrived_at=utcnow(),
+        deadline=deadline,
+    )
+    result = process_photo(session, config, context.media_store(), runtime, ingest_request)
+    return image_response(result)
+
+
+def find_ingest_slot(session: Session, slot_id: str) -> Slot:
+    slot = session.get(Slot, slot_id)
+    if slot is None:
+        raise IngestError("slot_not_found")
+    if not slot.is_active:
+        raise IngestError("slot_disabled")
+    return slot
+
+
+def check_body_size(content_length: int | None, cap_bytes: int) -> None:
+    """Refuse an oversized body by its declared length, before reading any of it."""
+    if content_length is not None and content_length > cap_bytes + FORM_OVERHEAD_BYTES:
+        raise IngestError(
+            "payload_too_large", f"The request is larger than {cap_bytes // (1024 * 1024)} MB."
+        )
+
+
+FORM_OVERHEAD_BYTES = 256 * 1024
+
+
+def read_multipart_form() -> MultiDict[str, str]:
+    if request.mimetype != "multipart/form-data":
+        raise IngestError("invalid_request", "The body must be multipart/form-data.")
+    try:
+        return request.form
+    except RequestEntityTooLarge as error:
+        raise IngestError("payload_too_large", "The request body is too large.") from error
+
+
+def check_password(candidate: str | None, slot: Slot, runtime: RuntimeSettings) -> None:
+    stored = slot.ingest_password_hash or runtime.ingest_password_hash
+    if stored is None:
+        return
+    if not candidate or not verify_password(stored, candidate):
+        raise IngestError("invalid_password")
+
+
+def find_upload() -> Upload | None:
+    for field in FILE_FIELDS:
+        part = request.files.get(field)
+        if part is not None:
+            return Upload(stream=part.stream, filename=part.filename)
+    return None
+
+
+def client_metadata(form: MultiDict[str, str]) -> dict[str, Any]:
+    """The booth's extra fields, kept for the record and never trusted; the password is dropped."""
+    meta: dict[str, Any] = {}
+    for key, value in list(form.items())[:MAX_META_FIELDS]:
+        if key == "password":
+            continue
+        name = "hash" if key in HASH_FIELDS else key[:64]
+        meta[name] = value[:MAX_META_VALUE]
+    query = {k: v[:MAX_META_VALUE] for k, v in request.args.items() if k != "password"}
+    if query:
+        meta["query"] = dict(list(query.items())[:MAX_META_FIELDS])
+    return meta
+
+
+def idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
+        raise IngestError("invalid_request", "Idempotency-Key must be 1 to 128 characters.")
+    return key
+
+
+def image_response(result: IngestResult) -> Response:
+    response = Response(result.payload, mimetype=result.mime)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Job-Id"] = result.job_id
+    response.headers["X-Result-Url"] = result_page_url(result.job_id)
+    if result.replay:
+        response.headers["X-Idempotent-Replay"] = "true"
+    return response
+
+
+@bp.errorhandler(IngestError)
+def ingest_error(error: IngestError) -> tuple[Response, int]:
+    body: dict[str, str] = {
+        "status": "error",
+        "failure_reason": error.failure_reason,
+        "message": error.public_message(),
+    }
+    if error.job_id:
+        body["job_id"] = error.job_id
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Connection"] = "close"
+    if error.retry_after:
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response, error.status
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def body_too_large(_error: RequestEntityTooLarge) -> tuple[Response, int]:
+    return ingest_error(IngestError("payload_too_large", "The request body is too large."))

@@ -1,0 +1,393 @@
+"""Processing one photo end to end: checks, admission, the provider call, the stored result.
+
+Every step that can fail raises ``IngestError``; ``process_photo`` records the outcome on the job
+row (inserted once the password check has passed) and removes whatever it had written, so no
+request leaves a file behind or a job ``pending``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import IO
+
+import structlog
+from sqlalchemy import func, or_, select, text
+from sqlalchemy.orm import Session
+
+from app.config import Config
+from app.db import utcnow
+from app.ingest.errors import IngestError
+from app.ingest.ids import new_job_id
+from app.ingest.models import Job
+from app.media.images import (
+    EXTENSION_BY_MIME,
+    ImageRejected,
+    PreparedImage,
+    decode_image,
+    decode_result,
+    encode_image,
+    make_preview,
+    sniff_mime,
+)
+from app.media.models import MediaObject
+from app.media.storage import MediaStore
+from app.providers import get_provider
+from app.providers.base import Deadline, Provider, ProviderError, ProviderRequest, ProviderResult
+from app.settings.service import RuntimeSettings
+from app.slots.models import Slot
+
+log = structlog.get_logger(__name__)
+
+RETRY_AFTER_SECONDS = 5
+WAIT_POLL_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class Upload:
+    """The photo part of a request, spooled by the request parser to a seekable file."""
+
+    stream: IO[bytes]
+    filename: str | None
+
+
+@dataclass(frozen=True)
+class IngestRequest:
+    slot: Slot
+    source: str
+    upload: Upload | None
+    client_meta: dict[str, str]
+    idempotency_key: str | None
+    dedupe_by_content: bool
+    arrived_at: datetime
+    deadline: Deadline
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    job_id: str
+    payload: bytes
+    mime: str
+    replay: bool = False
+
+
+@dataclass(frozen=True)
+class CheckedUpload:
+    stream: IO[bytes]
+    size: int
+    sha256: str
+    mime: str
+
+
+def process_photo(
+    session: Session,
+    config: Config,
+    store: MediaStore,
+    runtime: RuntimeSettings,
+    request: IngestRequest,
+) -> IngestResult:
+    slot = request.slot
+    provider = get_provider(slot.provider, config)
+    job = Job(
+        id=new_job_id(),
+        slot_id=slot.slot_id,
+        source=request.source,
+        status="pending",
+        provider=provider.name,
+        model=provider.model_of(slot.settings),
+        idempotency_key=request.idempotency_key,
+        client_meta=request.client_meta,
+        created_at=request.arrived_at,
+        deadline_at=utcnow() + timedelta(seconds=request.deadline.remaining()),
+    )
+    structlog.contextvars.bind_contextvars(job_id=job.id)
+    try:
+        if not provider.is_configured():
+            raise IngestError("provider_not_configured", f"Provider {provider.name} has no key.")
+        upload = check_upload(request.upload, slot_limit_bytes(slot, config))
+        job.input_sha256, job.input_bytes, job.input_mime = upload.sha256, upload.size, upload.mime
+        photo = prepare_photo(upload, config.max_image_pixels, slot.max_side)
+        original = admit(session, runtime, job, provider, request)
+        if original is not None:
+            return replay(store, original)
+        return run_job(session, store, runtime, job, provider, request, upload, photo)
+    except IngestError as error:
+        error.job_id = error.job_id or job.id
+        record_failure(session, job, error.failure_reason, error.detail or error.failure_reason)
+        raise
+    except Exception as error:
+        log.exception("ingest.internal_error")
+        record_failure(session, job, "internal_error", repr(error)[:500])
+        raise IngestError("internal_error", job_id=job.id) from error
+
+
+def slot_limit_bytes(slot: Slot, config: Config) -> int:
+    return min(slot.size_limit_mb * 1024 * 1024, config.max_upload_bytes)
+
+
+def check_upload(upload: Upload | None, limit_bytes: int) -> CheckedUpload:
+    if upload is None:
+        raise IngestError("invalid_request", "No file in the fileToUpload field.")
+    stream = upload.stream
+    size = stream.seek(0, 2)
+    if size == 0:
+        raise IngestError("invalid_request", "The uploaded file is empty.")
+    if size > limit_bytes:
+        raise IngestError(
+            "payload_too_large",
+            f"The file has {size} bytes; this slot accepts up to {limit_bytes // (1024 * 1024)} MB.",
+        )
+    stream.seek(0)
+    mime = sniff_mime(stream.read(16))
+    if mime is None:
+        raise IngestError("unsupported_media_type", "The file is not a JPEG, PNG or WEBP image.")
+    stream.seek(0)
+    sha256 = hashlib.file_digest(stream, "sha256").hexdigest()
+    return CheckedUpload(stream, size, sha256, mime)
+
+
+def prepare_photo(upload: CheckedUpload, max_pixels: int, max_side: int) -> PreparedImage:
+    upload.stream.seek(0)
+    try:
+        return decode_image(upload.stream, upload.mime, max_pixels, max_side)
+    except ImageRejected as rejected:
+        raise IngestError(rejected.failure_reason, rejected.message) from rejected
+
+
+def admit(
+    session: Session,
+    runtime: RuntimeSettings,
+    job: Job,
+    provider: Provider,
+    request: IngestRequest,
+) -> Job | None:
+    """Insert ``job`` as pending if the slot and provider have room, or find the job it repeats.
+
+    Runs under transaction-scoped advisory locks (slot, then provider) so the counts hold across
+    every process and host. A pending job whose deadline passed no longer counts: its process
+    died, and the cleanup marks it ``interrupted`` later. Returns a finished job to replay.
+    """
+    while True:
+        now = utcnow()
+        _lock(session, f"ingest:slot:{job.slot_id}")
+        original = find_original(session, runtime, job, request, now)
+        if original is not None and original.status == "done":
+            session.commit()
+            return original
+        if original is not None:
+            session.commit()
+            wait_for(session, original, request.deadline)
+            continue
+        if _pending_count(session, Job.slot_id == job.slot_id, now) >= runtime.slot_concurrency:
+            session.rollback()
+            raise IngestError("slot_busy", retry_after=RETRY_AFTER_SECONDS)
+        if provider.calls_out:
+            _lock(session, f"ingest:provider:{provider.name}")
+            busy = _pending_count(session, Job.provider == provider.name, now)
+            if busy >= runtime.provider_concurrency:
+                session.rollback()
+                raise IngestError("provider_busy", retry_after=RETRY_AFTER_SECONDS)
+        job.started_at = now
+        session.add(job)
+        session.commit()
+        session.expunge(job)
+        log.info("ingest.admitted", slot_id=job.slot_id, provider=job.provider)
+        return None
+
+
+def find_original(
+    session: Session, runtime: RuntimeSettings, job: Job, request: IngestRequest, now: datetime
+) -> Job | None:
+    """The live job this request repeats: same Idempotency-Key, or (booth) the same bytes."""
+    matches = []
+    if request.idempotency_key:
+        matches.append(Job.idempotency_key == request.idempotency_key)
+    if request.dedupe_by_content and runtime.dedupe_window_minutes:
+        matches.append(
+            (Job.input_sha256 == job.input_sha256)
+            & (Job.source == "ingest")
+            & (Job.created_at > now - timedelta(minutes=runtime.dedupe_window_minutes))
+        )
+    if not matches:
+        return None
+    statement = (
+        select(Job)
+        .where(Job.slot_id == job.slot_id, or_(*matches))
+        .where(
+            ((Job.status == "pending") & (Job.deadline_at > now))
+            | ((Job.status == "done") & (Job.cleaned_at.is_(None)) & (Job.result_expires_at > now))
+        )
+        .order_by(Job.created_at.desc())
+        .limit(1)
+    )
+    return session.scalars(statement).first()
+
+
+def wait_for(session: Session, original: Job, deadline: Deadline) -> None:
+    """Wait while ``original`` is pending, within this request's own deadline."""
+    while True:
+        session.refresh(original)
+        if original.status != "pending" or original.deadline_at <= utcnow():
+            session.commit()
+            return
+        session.commit()
+        if not deadline.fits(WAIT_POLL_SECONDS):
+            raise IngestError(
+                "timeout", f"An identical request (job {original.id}) is still being processed."
+            )
+        time.sleep(WAIT_POLL_SECONDS)
+
+
+def _lock(session: Session, key: str) -> None:
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+
+
+def _pending_count(session: Session, condition: object, now: datetime) -> int:
+    statement = select(func.count()).where(
+        Job.status == "pending",
+        Job.deadline_at > now,
+        condition,  # type: ignore[arg-type]
+    )
+    return session.scalar(statement) or 0
+
+
+def replay(store: MediaStore, original: Job) -> IngestResult:
+    assert original.result_path and original.result_mime
+    extension = EXTENSION_BY_MIME[original.result_mime]
+    payload = store.path(f"{original.result_path}/payload.{extension}").read_bytes()
+    log.info("ingest.replayed", original_job_id=original.id)
+    return IngestResult(original.id, payload, original.result_mime, replay=True)
+
+
+def run_job(
+    session: Session,
+    store: MediaStore,
+    runtime: RuntimeSettings,
+    job: Job,
+    provider: Provider,
+    request: IngestRequest,
+    upload: CheckedUpload,
+    photo: PreparedImage,
+) -> IngestResult:
+    slot = request.slot
+    output_mime = output_mime_for(slot.output_format, upload.mime)
+    provider_request = ProviderRequest(
+        job_id=job.id,
+        photo=photo,
+        templates=[],
+        settings=dict(slot.settings),
+        deadline=request.deadline,
+        output_mime=output_mime,
+    )
+    provider_started = time.monotonic()
+    try:
+        result = provider.process(provider_request)
+    except ProviderError as error:
+        raise IngestError(error.failure_reason, error.message) from error
+    finally:
+        job.provider_ms = round((time.monotonic() - provider_started) * 1000)
+    if request.deadline.expired:
+        raise IngestError("timeout", "The provider answered after the deadline; answer discarded.")
+
+    payload, preview = render_outputs(result, output_mime, slot.output_quality)
+    files: dict[str, bytes | IO[bytes]] = {
+        f"payload.{EXTENSION_BY_MIME[output_mime]}": payload,
+        "preview.webp": preview,
+        f"source.{EXTENSION_BY_MIME[upload.mime]}": upload.stream,
+    }
+    result_path = store.write_result(slot.slot_id, job.id, files)
+    try:
+        if request.deadline.expired:
+            raise IngestError("timeout", "Saving the result passed the deadline.")
+        finish_job(session, runtime, job, result_path, output_mime, files)
+    except BaseException:
+        session.rollback()
+        store.remove(result_path)
+        raise
+    log.info(
+        "ingest.done",
+        duration_ms=job.duration_ms,
+        provider_ms=job.provider_ms,
+        result_bytes=len(payload),
+    )
+    return IngestResult(job.id, payload, output_mime)
+
+
+def output_mime_for(output_format: str, input_mime: str) -> str:
+    if output_format == "same":
+        return input_mime
+    return f"image/{output_format}"
+
+
+def render_outputs(result: ProviderResult, output_mime: str, quality: int) -> tuple[bytes, bytes]:
+    """The payload in the slot's format (provider bytes kept when they already are) + preview."""
+    if result.image is not None:
+        image = result.image
+        payload = encode_image(image, output_mime, quality)
+    else:
+        try:
+            image, provider_mime = decode_result(result.data or b"")
+        except ImageRejected as rejected:
+            raise IngestError(rejected.failure_reason, rejected.message) from rejected
+        payload = (
+            result.data
+            if provider_mime == output_mime and result.data
+            else encode_image(image, output_mime, quality)
+        )
+    return payload, make_preview(image)
+
+
+def finish_job(
+    session: Session,
+    runtime: RuntimeSettings,
+    job: Job,
+    result_path: str,
+    output_mime: str,
+    files: dict[str, bytes | IO[bytes]],
+) -> None:
+    finished = utcnow()
+    job.status = "done"
+    job.finished_at = finished
+    job.duration_ms = round((finished - job.created_at).total_seconds() * 1000)
+    job.result_path = result_path
+    job.result_mime = output_mime
+    job.result_expires_at = finished + timedelta(hours=runtime.result_ttl_hours)
+    session.merge(job)
+    for name, content in files.items():
+        size = len(content) if isinstance(content, bytes) else content.seek(0, 2)
+        if name.startswith("payload."):
+            job.result_bytes = size
+        session.add(
+            MediaObject(
+                job_id=job.id,
+                slot_id=job.slot_id,
+                kind=name.split(".", 1)[0],
+                path=f"{result_path}/{name}",
+                mime=_mime_of(name),
+                size_bytes=size,
+            )
+        )
+    session.commit()
+
+
+def _mime_of(filename: str) -> str:
+    extension = filename.rsplit(".", 1)[-1]
+    return {ext: mime for mime, ext in EXTENSION_BY_MIME.items()}[extension]
+
+
+def record_failure(session: Session, job: Job, failure_reason: str, message: str) -> None:
+    """Store the final failed state of ``job`` (detached), inserting the row if admission never
+    did."""
+    session.rollback()
+    finished = utcnow()
+    job.result_path = job.result_mime = job.result_expires_at = job.result_bytes = None
+    job.status = "timeout" if failure_reason == "timeout" else "failed"
+    job.failure_reason = failure_reason
+    job.failure_message = message
+    job.finished_at = finished
+    job.duration_ms = round((finished - job.created_at).total_seconds() * 1000)
+    session.merge(job)
+    session.commit()
+    log.warning("ingest.failed", failure_reason=failure_reason, failure_message=message)

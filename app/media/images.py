@@ -1,0 +1,169 @@
+"""Image sniffing, safe decoding and encoding with Pillow.
+
+A photo is decoded once: JPEG draft mode shrinks it while decoding, EXIF orientation is applied,
+and the result is kept as a ``PreparedImage`` that providers read or encode (cached) as they need.
+Nothing we encode carries EXIF, GPS or camera serials; only the colour profile is kept.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import IO
+
+from PIL import Image, ImageOps
+
+MIME_BY_FORMAT = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+FORMAT_BY_MIME = {mime: fmt for fmt, mime in MIME_BY_FORMAT.items()}
+EXTENSION_BY_MIME = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+PREVIEW_SIDE = 512
+
+
+class ImageRejected(Exception):
+    def __init__(self, failure_reason: str, message: str) -> None:
+        super().__init__(message)
+        self.failure_reason = failure_reason
+        self.message = message
+
+
+def sniff_mime(head: bytes) -> str | None:
+    """The image type by its first bytes, whatever the client declared."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+@dataclass
+class PreparedImage:
+    """A decoded, upright image no larger than the slot's max side, ready for a provider."""
+
+    image: Image.Image
+    source_mime: str
+    icc_profile: bytes | None = None
+    _encoded: dict[tuple[str, int], bytes] = field(default_factory=dict, repr=False)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.image.size
+
+    def encoded(self, mime: str = "image/jpeg", quality: int = 90) -> bytes:
+        """The image encoded once per format and quality (providers may ask repeatedly)."""
+        key = (mime, quality)
+        if key not in self._encoded:
+            self._encoded[key] = encode_image(self.image, mime, quality, self.icc_profile)
+        return self._encoded[key]
+
+
+def decode_image(fp: IO[bytes], mime: str, max_pixels: int, max_side: int) -> PreparedImage:
+    """Decode ``fp`` (already sniffed as ``mime``) into an upright image of at most ``max_side``.
+
+    Raises ``ImageRejected`` with ``payload_too_large`` above ``max_pixels`` and ``invalid_image``
+    for anything Pillow cannot decode completely.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(fp, formats=[FORMAT_BY_MIME[mime]])
+            width, height = img.size
+            if width * height > max_pixels:
+                raise ImageRejected(
+                    "payload_too_large",
+                    f"The image has {width}x{height} pixels; the limit is {max_pixels} pixels.",
+                )
+            if img.format == "JPEG":
+                _draft_for(img, max_side)
+            img.load()
+            icc_profile = img.info.get("icc_profile")
+            ImageOps.exif_transpose(img, in_place=True)
+            img = _normalized_mode(img)
+    except ImageRejected:
+        raise
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise ImageRejected("invalid_image", "The image could not be decoded completely.") from exc
+    return PreparedImage(fit_within(img, max_side), mime, icc_profile)
+
+
+def _draft_for(img: Image.Image, max_side: int) -> None:
+    """Let libjpeg decode at 1/2, 1/4 or 1/8 scale while the result keeps >= 3/4 of max_side."""
+    longest = max(img.size)
+    scale = 1
+    while scale < 8 and longest / (scale * 2) >= max_side * 0.75:
+        scale *= 2
+    if scale > 1:
+        width, height = img.size
+        img.draft("RGB", (math.ceil(width / scale), math.ceil(height / scale)))
+
+
+def _normalized_mode(img: Image.Image) -> Image.Image:
+    has_alpha = img.mode in ("RGBA", "LA", "PA") or (
+        img.mode == "P" and "transparency" in img.info
+    )
+    wanted = "RGBA" if has_alpha else "RGB"
+    return img if img.mode == wanted else img.convert(wanted)
+
+
+def fit_within(img: Image.Image, max_side: int) -> Image.Image:
+    """Downscale (never upscale) so the longest side is at most ``max_side``."""
+    width, height = img.size
+    longest = max(width, height)
+    if longest <= max_side:
+        return img
+    ratio = max_side / longest
+    size = (max(1, round(width * ratio)), max(1, round(height * ratio)))
+    return img.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
+
+
+def encode_image(
+    img: Image.Image, mime: str, quality: int = 90, icc_profile: bytes | None = None
+) -> bytes:
+    """Encode without any metadata but the colour profile."""
+    out = io.BytesIO()
+    options: dict[str, object] = {}
+    if icc_profile:
+        options["icc_profile"] = icc_profile
+    if mime == "image/jpeg":
+        if img.mode != "RGB":
+            img = _flatten(img)
+        img.save(out, "JPEG", quality=quality, **options)
+    elif mime == "image/png":
+        img.save(out, "PNG", compress_level=3, **options)
+    elif mime == "image/webp":
+        img.save(out, "WEBP", quality=quality, method=3, **options)
+    else:
+        raise ValueError(f"cannot encode {mime}")
+    return out.getvalue()
+
+
+def _flatten(img: Image.Image) -> Image.Image:
+    if img.mode in ("RGBA", "LA", "PA"):
+        background = Image.new("RGB", img.size, (255, 255, 255))
+        background.paste(img, mask=img.getchannel("A"))
+        return background
+    return img.convert("RGB")
+
+
+def make_preview(img: Image.Image) -> bytes:
+    preview = img.copy()
+    preview.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.BICUBIC, reducing_gap=2.0)
+    out = io.BytesIO()
+    preview.save(out, "WEBP", quality=80, method=2)
+    return out.getvalue()
+
+
+def decode_result(data: bytes) -> tuple[Image.Image, str]:
+    """Decode a provider's answer; ``ImageRejected(provider_no_image)`` when it is not an image."""
+    mime = sniff_mime(data[:16])
+    if mime is None:
+        raise ImageRejected("provider_no_image", "The provider answered with data that is not an image.")
+    try:
+        img = Image.open(io.BytesIO(data), formats=[FORMAT_BY_MIME[mime]])
+        img.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise ImageRejected("provider_no_image", "The provider's image could not be decoded.") from exc
+    return _normalized_mode(img), mime

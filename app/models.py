@@ -1,0 +1,25 @@
+"""Every table, imported in one place so Alembic and the tests see the whole schema."""
+
+from app.auth.models import Admin, LoginAttempt
+from app.bot.models import TelegramPendingPhoto, TelegramUpdate, TelegramUser
+from app.db import Base
+from app.ingest.models import Job
+from app.media.models import MediaObject
+from app.ops.models import RateCounter
+from app.settings.models import SettingRow
+from app.slots.models import Slot, TemplateMedia
+
+__all__ = [
+    "Admin",
+    "Base",
+    "Job",
+    "LoginAttempt",
+    "MediaObject",
+    "RateCounter",
+    "SettingRow",
+    "Slot",
+    "TelegramPendingPhoto",
+    "TelegramUpdate",
+    "TelegramUser",
+    "TemplateMedia",
+]

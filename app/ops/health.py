@@ -1,0 +1,44 @@
+"""``/healthz``: the database and the media volume must work; anything else is only reported."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, jsonify
+
+from app import context, db
+
+bp = Blueprint("health", __name__)
+
+
+def check_database() -> None:
+    with db.engine().connect() as connection:
+        connection.execute(sa.text("SELECT 1"))
+
+
+def check_media() -> None:
+    probe = context.media_store().temp_dir / f".healthz-{secrets.token_hex(4)}"
+    probe.write_bytes(b"ok")
+    probe.unlink()
+
+
+CHECKS = {"database": check_database, "media": check_media}
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    checks: dict[str, Any] = {}
+    healthy = True
+    for name, check in CHECKS.items():
+        try:
+            check()
+            checks[name] = "ok"
+        except Exception as error:  # any failure of a dependency makes the instance unhealthy
+            healthy = False
+            checks[name] = f"error: {type(error).__name__}"
+    body = {"status": "ok" if healthy else "error", "checks": checks}
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response, 200 if healthy else 503

@@ -1,0 +1,55 @@
+"""``photochanger serve``: prepare the database, then run gunicorn with gthread workers."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from app.config import Config
+
+MAX_SYNC_SECONDS = 60
+UPLOAD_ALLOWANCE_SECONDS = 60
+
+
+def gunicorn_command(config: Config) -> list[str]:
+    """Worker timeout sits above the longest T_sync plus a slow upload; 2 workers x 32 threads
+    serve 64 long synchronous requests at once on two cores."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "app.wsgi:app",
+        "--worker-class=gthread",
+        f"--workers={config.web_concurrency}",
+        f"--threads={config.threads}",
+        f"--bind={config.host}:{config.port}",
+        f"--timeout={MAX_SYNC_SECONDS + UPLOAD_ALLOWANCE_SECONDS + 30}",
+        "--graceful-timeout=70",
+        "--keep-alive=5",
+        "--worker-connections=1000",
+        "--forwarded-allow-ips=*",
+        f"--log-level={config.log_level.lower()}",
+    ]
+
+
+def local_secret(config: Config, name: str) -> str:
+    """A secret generated once and kept in the local state folder (for installs without env)."""
+    path: Path = config.local_state_dir / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def run_gunicorn(config: Config, env_overrides: dict[str, str]) -> int:
+    env = {**os.environ, **env_overrides}
+    process = subprocess.Popen(gunicorn_command(config), env=env)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.terminate()
+        return process.wait()

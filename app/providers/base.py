@@ -1,0 +1,112 @@
+"""The seam every AI provider plugs into.
+
+A provider gets the prepared guest photo, the slot's template images, its validated settings and
+the job's deadline; it returns image bytes with their MIME type, or raises a ``ProviderError``
+whose ``failure_reason`` says how the request ends.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+from PIL import Image
+
+from app.media.images import PreparedImage
+
+
+class Deadline:
+    """A point in monotonic time that a whole request must finish by."""
+
+    def __init__(self, expires_at: float) -> None:
+        self.expires_at = expires_at
+
+    @classmethod
+    def after(cls, seconds: float, start: float | None = None) -> Deadline:
+        return cls((time.monotonic() if start is None else start) + seconds)
+
+    def remaining(self) -> float:
+        return max(0.0, self.expires_at - time.monotonic())
+
+    @property
+    def expired(self) -> bool:
+        return time.monotonic() >= self.expires_at
+
+    def fits(self, seconds: float) -> bool:
+        """Whether waiting ``seconds`` still leaves time before the deadline."""
+        return self.remaining() > seconds
+
+    def check(self) -> None:
+        if self.expired:
+            raise ProviderTimeout("The deadline passed before the provider answered.")
+
+
+class ProviderError(Exception):
+    """A classified provider failure; ``failure_reason`` maps to the HTTP answer."""
+
+    failure_reason: ClassVar[str] = "provider_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ProviderRejected(ProviderError):
+    """Permanent: bad key, bad argument, unknown model."""
+
+    failure_reason = "provider_error"
+
+
+class ProviderBlocked(ProviderError):
+    failure_reason = "provider_blocked"
+
+
+class ProviderNoImage(ProviderError):
+    failure_reason = "provider_no_image"
+
+
+class ProviderUnavailable(ProviderError):
+    """Transient failures that could not be retried within the deadline."""
+
+    failure_reason = "provider_unavailable"
+
+
+class ProviderNotConfigured(ProviderError):
+    failure_reason = "provider_not_configured"
+
+
+class ProviderTimeout(ProviderError):
+    failure_reason = "timeout"
+
+
+@dataclass(frozen=True)
+class ProviderRequest:
+    job_id: str
+    photo: PreparedImage
+    templates: list[PreparedImage]
+    settings: dict[str, Any]
+    deadline: Deadline
+    output_mime: str
+    """The MIME the caller answers with; providers that can choose their format use it."""
+
+
+@dataclass(frozen=True)
+class ProviderResult:
+    """Encoded bytes from a remote provider, or the image itself from one that works in-process
+    (so it is encoded once, straight into the slot's output format)."""
+
+    data: bytes | None = None
+    image: Image.Image | None = field(default=None, repr=False)
+
+
+class Provider(Protocol):
+    name: str
+    calls_out: bool
+    """Whether it calls an external service (and so counts against the provider concurrency)."""
+
+    def is_configured(self) -> bool: ...
+
+    def model_of(self, settings: dict[str, Any]) -> str | None: ...
+
+    def process(self, request: ProviderRequest) -> ProviderResult: ...

@@ -1,0 +1,90 @@
+"""Runtime settings: values an admin changes while the server runs, stored in PostgreSQL.
+
+``load_settings`` is the one typed accessor; rows that were never saved fall back to the defaults
+taken from the environment at start.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from app.auth.passwords import generate_password, hash_password
+from app.config import Config
+from app.db import utcnow
+from app.settings.models import SettingRow
+
+
+class RuntimeSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sync_response_seconds: int = Field(48, ge=10, le=60)
+    result_ttl_hours: int = Field(72, ge=1, le=168)
+    slot_concurrency: int = Field(3, ge=1, le=256)
+    provider_concurrency: int = Field(10, ge=1, le=1024)
+    dedupe_window_minutes: int = Field(10, ge=0, le=1440)
+    telegram_daily_limit: int = Field(10, ge=0, le=10_000)
+    telegram_admin_ids: list[int] = Field(default_factory=list)
+    ingest_password_hash: str | None = None
+    ingest_password_updated_at: datetime | None = None
+    ingest_password_updated_by: str | None = None
+    gallery_shared_until: datetime | None = None
+
+
+def defaults_from(config: Config) -> dict[str, Any]:
+    return {
+        "sync_response_seconds": config.t_sync_response_seconds,
+        "result_ttl_hours": config.result_ttl_hours,
+    }
+
+
+def load_settings(session: Session, config: Config) -> RuntimeSettings:
+    stored = {row.key: row.value for row in session.scalars(select(SettingRow))}
+    known = {key: value for key, value in stored.items() if key in RuntimeSettings.model_fields}
+    return RuntimeSettings.model_validate({**defaults_from(config), **known})
+
+
+def save_settings(
+    session: Session, config: Config, changes: dict[str, Any], updated_by: str
+) -> RuntimeSettings:
+    """Validate ``changes`` against the whole settings model, then upsert the changed rows."""
+    current = load_settings(session, config)
+    merged = RuntimeSettings.model_validate({**current.model_dump(), **changes})
+    now = utcnow()
+    for key in changes:
+        value = merged.model_dump(mode="json")[key]
+        statement = insert(SettingRow).values(
+            key=key, value=value, updated_at=now, updated_by=updated_by
+        )
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[SettingRow.key],
+                set_={"value": value, "updated_at": now, "updated_by": updated_by},
+            )
+        )
+    session.commit()
+    return merged
+
+
+def ensure_ingest_password(session: Session, config: Config) -> str | None:
+    """Set the global ingest password at first start; returns it if it was generated."""
+    if load_settings(session, config).ingest_password_hash:
+        return None
+    generated = None if config.ingest_password else generate_password()
+    password = config.ingest_password or generated or ""
+    save_settings(
+        session,
+        config,
+        {
+            "ingest_password_hash": hash_password(password),
+            "ingest_password_updated_at": utcnow(),
+            "ingest_password_updated_by": "first start",
+        },
+        updated_by="first start",
+    )
+    return generated
