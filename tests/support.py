@@ -1,0 +1,71 @@
+"""Helpers the tests share: photo factories and a booth-like multipart client."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import requests
+from PIL import Image
+
+INGEST_PASSWORD = "booth-secret"
+
+
+def make_image_bytes(
+    width: int = 640,
+    height: int = 480,
+    fmt: str = "JPEG",
+    *,
+    color: tuple[int, int, int] = (200, 120, 50),
+    exif_orientation: int | None = None,
+    with_gps: bool = False,
+    noise: bool = False,
+    quality: int = 90,
+) -> bytes:
+    image = (
+        Image.effect_noise((width, height), 60).convert("RGB")
+        if noise
+        else Image.new("RGB", (width, height), color)
+    )
+    exif = Image.Exif()
+    if exif_orientation:
+        exif[0x0112] = exif_orientation
+    if with_gps:
+        exif[0x010F] = "CameraMaker"
+        exif[0xA431] = "SERIAL-123456"  # BodySerialNumber
+        exif.get_ifd(0x8825)[2] = (55.0, 45.0, 0.0)  # GPSLatitude
+    out = io.BytesIO()
+    options: dict[str, Any] = {"exif": exif.tobytes()} if len(exif) or with_gps else {}
+    if fmt == "JPEG":
+        options["quality"] = quality
+    image.save(out, fmt, **options)
+    return out.getvalue()
+
+
+def ingest_url(server_url: str, slot_id: str = "slot-001") -> str:
+    return f"{server_url}/ingest/{slot_id}"
+
+
+def post_photo(
+    http: requests.Session,
+    url: str,
+    photo: bytes | None,
+    *,
+    password: str | None = INGEST_PASSWORD,
+    field: str = "fileToUpload",
+    extra: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 70,
+) -> requests.Response:
+    data = dict(extra or {})
+    if password is not None:
+        data["password"] = password
+    files = {field: ("IMG_0003.JPG", photo, "image/jpeg")} if photo is not None else None
+    if files is None:
+        files = {"unrelated": ("x.txt", b"", "text/plain")}  # still multipart, no photo part
+    return http.post(url, data=data, files=files, headers=headers or {}, timeout=timeout)
+
+
+def files_under(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file())
