@@ -84,7 +84,9 @@ def decode_image(fp: IO[bytes], mime: str, max_pixels: int, max_side: int) -> Pr
             img = _normalized_mode(img)
     except ImageRejected:
         raise
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageRejected("payload_too_large", f"The image has too many pixels: {exc}") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
         raise ImageRejected("invalid_image", "The image could not be decoded completely.") from exc
     return PreparedImage(fit_within(img, max_side), mime, icc_profile)
 

@@ -8,7 +8,12 @@ from typing import Any
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
 
-from app.providers.base import ProviderRequest, ProviderResult, ProviderTimeout
+from app.providers.base import (
+    ProviderRejected,
+    ProviderRequest,
+    ProviderResult,
+    ProviderTimeout,
+)
 
 
 def _rgb(img: Image.Image) -> Image.Image:
@@ -149,5 +154,7 @@ class LocalProvider:
                 time.sleep(request.deadline.remaining())
                 raise ProviderTimeout("The local provider's delay is longer than the time left.")
             time.sleep(delay)
-        style = STYLES[str(request.settings.get("style", "sepia"))]
-        return ProviderResult(image=style(request.photo.image))
+        style_name = str(request.settings.get("style", "sepia"))
+        if style_name not in STYLES:
+            raise ProviderRejected(f"The local provider has no style {style_name!r}.")
+        return ProviderResult(image=STYLES[style_name](request.photo.image))
