@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from typing import IO
+from typing import IO, cast
 
 from flask import Flask, Request, current_app
 
@@ -26,9 +26,10 @@ class SpoolingRequest(Request):
         content_length: int | None = None,
     ) -> IO[bytes]:
         store: MediaStore = current_app.extensions["photochanger.media_store"]
-        return tempfile.SpooledTemporaryFile(  # type: ignore[return-value]
-            max_size=SPOOL_IN_MEMORY_BYTES, dir=store.temp_dir
+        spool = tempfile.SpooledTemporaryFile(
+            max_size=SPOOL_IN_MEMORY_BYTES, mode="w+b", dir=str(store.temp_dir)
         )
+        return cast(IO[bytes], spool)
 
 
 def create_app(config: Config | None = None) -> Flask:

@@ -121,7 +121,7 @@ def config(database_url: str, media_root: Path) -> Config:
         secret_key="test-secret-key",
         log_level="WARNING",
         threads=8,
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
     )
 
 
@@ -185,7 +185,7 @@ class GunicornServer:
             web_concurrency=workers,
             threads=threads,
             log_level="WARNING",
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
         )
         self.process = subprocess.Popen(
             gunicorn_command(config),

@@ -23,11 +23,11 @@ def make_image_bytes(
     noise: bool = False,
     quality: int = 90,
 ) -> bytes:
-    image = (
-        Image.effect_noise((width, height), 60).convert("RGB")
-        if noise
-        else Image.new("RGB", (width, height), color)
-    )
+    if noise:
+        channels = [Image.effect_noise((width, height), sigma) for sigma in (40, 60, 80)]
+        image = Image.merge("RGB", channels)
+    else:
+        image = Image.new("RGB", (width, height), color)
     exif = Image.Exif()
     if exif_orientation:
         exif[0x0112] = exif_orientation

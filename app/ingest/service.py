@@ -144,8 +144,15 @@ def check_upload(upload: Upload | None, limit_bytes: int) -> CheckedUpload:
     if mime is None:
         raise IngestError("unsupported_media_type", "The file is not a JPEG, PNG or WEBP image.")
     stream.seek(0)
-    sha256 = hashlib.file_digest(stream, "sha256").hexdigest()
-    return CheckedUpload(stream, size, sha256, mime)
+    return CheckedUpload(stream, size, sha256_of(stream), mime)
+
+
+def sha256_of(stream: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    stream.seek(0)
+    while chunk := stream.read(1024 * 1024):
+        digest.update(chunk)
+    return digest.hexdigest()
 
 
 def prepare_photo(upload: CheckedUpload, max_pixels: int, max_side: int) -> PreparedImage:

@@ -81,14 +81,14 @@ def decode_image(fp: IO[bytes], mime: str, max_pixels: int, max_side: int) -> Pr
             img.load()
             icc_profile = img.info.get("icc_profile")
             ImageOps.exif_transpose(img, in_place=True)
-            img = _normalized_mode(img)
+            upright = _normalized_mode(img)
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageRejected("payload_too_large", f"The image has too many pixels: {exc}") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageRejected("invalid_image", "The image could not be decoded completely.") from exc
-    return PreparedImage(fit_within(img, max_side), mime, icc_profile)
+    return PreparedImage(fit_within(upright, max_side), mime, icc_profile)
 
 
 def _draft_for(img: Image.Image, max_side: int) -> None:

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from app.providers.base import (
     ProviderRejected,
@@ -31,12 +31,8 @@ def black_and_white(img: Image.Image) -> Image.Image:
 
 
 def pencil(img: Image.Image) -> Image.Image:
-    gray = ImageOps.grayscale(img)
-    blurred = ImageOps.invert(gray).filter(
-        ImageFilter.GaussianBlur(radius=max(2, img.width // 300))
-    )
-    sketch = ImageChops.divide(gray, ImageOps.invert(blurred), scale=1.0)
-    return ImageOps.autocontrast(sketch, cutoff=2).convert("RGB")
+    gray = ImageOps.grayscale(img).filter(ImageFilter.SMOOTH_MORE)
+    return ImageOps.autocontrast(gray.filter(ImageFilter.CONTOUR), cutoff=2).convert("RGB")
 
 
 def pop_art(img: Image.Image) -> Image.Image:

@@ -8,6 +8,7 @@ import zlib
 import pytest
 import requests
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.auth.passwords import hash_password
 from app.ingest.models import Job
@@ -25,7 +26,7 @@ def assert_error(response: requests.Response, status: int, reason: str) -> dict[
     return body
 
 
-def only_job(db_session) -> Job:
+def only_job(db_session: Session) -> Job:
     jobs = db_session.scalars(select(Job)).all()
     assert len(jobs) == 1
     return jobs[0]

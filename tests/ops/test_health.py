@@ -34,7 +34,7 @@ def test_healthz_is_503_while_the_database_is_down_and_recovers(own_postgres, tm
         media_root=tmp_path / "media",
         secret_key="k",
         log_level="WARNING",
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
     )
     server = LiveServer(create_app(config))
     try:
