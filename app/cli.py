@@ -41,7 +41,7 @@ def serve() -> None:
     Without DATABASE_URL an embedded PostgreSQL is started beside MEDIA_ROOT.
     """
     from app.auth.service import ensure_first_admin
-    from app.ops.serve import local_secret, run_gunicorn
+    from app.ops.serve import exec_gunicorn, local_secret, run_gunicorn
     from app.settings.service import ensure_ingest_password
 
     config = Config()
@@ -66,10 +66,13 @@ def serve() -> None:
         click.echo(f"First admin created: {config.admin_username} / {admin_password}")
     if ingest_password:
         click.echo(f"Global ingest password (booth 'password' field): {ingest_password}")
-    click.echo(f"Serving on http://{config.host}:{config.port}")
+    click.echo(f"Serving on http://{config.host}:{config.port}", nl=True)
+    sys.stdout.flush()
+    if embedded is None:
+        exec_gunicorn(config, overrides)
     code = run_gunicorn(config, overrides)
-    if embedded is not None:
-        embedded.cleanup()
+    embedded.cleanup()
+    click.echo("Embedded PostgreSQL stopped.")
     sys.exit(code)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -45,11 +46,19 @@ def local_secret(config: Config, name: str) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
+def exec_gunicorn(config: Config, env_overrides: dict[str, str]) -> None:
+    """Replace this process with gunicorn, so it receives the container's signals directly."""
+    command = gunicorn_command(config)
+    os.execve(command[0], command, {**os.environ, **env_overrides})  # noqa: S606
+
+
 def run_gunicorn(config: Config, env_overrides: dict[str, str]) -> int:
-    env = {**os.environ, **env_overrides}
-    process = subprocess.Popen(gunicorn_command(config), env=env)
-    try:
-        return process.wait()
-    except KeyboardInterrupt:
-        process.terminate()
-        return process.wait()
+    """Run gunicorn as a child, passing on stop signals, so the caller can clean up after it."""
+    process = subprocess.Popen(gunicorn_command(config), env={**os.environ, **env_overrides})
+
+    def forward(signum: int, _frame: object) -> None:
+        process.send_signal(signum)
+
+    for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop_signal, forward)
+    return process.wait()
