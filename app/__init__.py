@@ -26,7 +26,7 @@ class SpoolingRequest(Request):
         content_length: int | None = None,
     ) -> IO[bytes]:
         store: MediaStore = current_app.extensions["photochanger.media_store"]
-        spool = tempfile.SpooledTemporaryFile(
+        spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - werkzeug owns and closes it
             max_size=SPOOL_IN_MEMORY_BYTES, mode="w+b", dir=str(store.temp_dir)
         )
         return cast(IO[bytes], spool)

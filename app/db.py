@@ -8,7 +8,7 @@ provider is working.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from alembic import command
@@ -20,7 +20,7 @@ from app.config import PROJECT_ROOT
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
         datetime: sa.DateTime(timezone=True),
         dict[str, Any]: sa.dialects.postgresql.JSONB,
     }

@@ -38,6 +38,6 @@ def verify_password(stored_hash: str, candidate: str) -> bool:
 
 
 def generate_password(length: int = 12) -> str:
-    """A password an operator can type into a booth: lowercase letters and digits, no look-alikes."""
+    """A password an operator can type into a booth: lowercase and digits, no look-alikes."""
     alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
     return "".join(secrets.choice(alphabet) for _ in range(length))

@@ -137,7 +137,7 @@ def check_upload(upload: Upload | None, limit_bytes: int) -> CheckedUpload:
     if size > limit_bytes:
         raise IngestError(
             "payload_too_large",
-            f"The file has {size} bytes; this slot accepts up to {limit_bytes // (1024 * 1024)} MB.",
+            f"The file has {size} bytes; the slot accepts up to {limit_bytes // 2**20} MB.",
         )
     stream.seek(0)
     mime = sniff_mime(stream.read(16))

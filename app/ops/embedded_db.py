@@ -14,8 +14,8 @@ def start_embedded_postgres(data_dir: Path) -> tuple[Any, str]:
 
     data_dir.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(data_dir, cleanup_mode="stop")
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
+    exists = server.psql("SELECT 1 FROM pg_database WHERE datname = 'photochanger';")
     if "(1 row)" not in exists:
-        server.psql(f"CREATE DATABASE {DATABASE_NAME};")
+        server.psql("CREATE DATABASE photochanger;")
     url: str = server.get_uri(DATABASE_NAME)
     return server, url
