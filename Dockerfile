@@ -32,9 +32,10 @@ RUN python -m venv /opt/venv \
 WORKDIR /app
 
 # Dependencies first, in their own layer: rebuilt only when pyproject.toml (or README.md, which
-# pyproject.toml declares as the readme) changes. A stub package lets `pip install .` resolve and
-# install every dependency; the stub itself is uninstalled right after.
-COPY pyproject.toml README.md ./
+# pyproject.toml declares as the readme; the glob keeps the build going without it) changes. A
+# stub package lets `pip install .` resolve and install every dependency; the stub itself is
+# uninstalled right after.
+COPY pyproject.toml README.md* ./
 RUN mkdir app && touch app/__init__.py \
  && pip install . \
  && pip uninstall -y photochanger \
@@ -48,8 +49,9 @@ COPY scripts ./scripts
 COPY crontab ./crontab
 
 # Editable install (PEP 660) against /app; build deps are the venv's own setuptools/wheel.
+# Catalogs are compiled like scripts/bootstrap.sh does (*.mo files are not in git).
 RUN pip install --no-deps --no-build-isolation -e /app \
- && pybabel compile -d app/translations \
+ && pybabel compile --use-fuzzy -d app/translations \
  && python -m compileall -q app migrations scripts \
  && chmod 0755 scripts/cron-entrypoint.sh
 
@@ -73,10 +75,14 @@ RUN apt-get update \
  && sed -i -E 's/^(session[[:space:]]+)required([[:space:]]+pam_loginuid\.so)/\1optional\2/' /etc/pam.d/cron \
  && rm -f /etc/cron.d/* /etc/cron.hourly/* /etc/cron.daily/* /etc/cron.weekly/* /etc/cron.monthly/*
 
+# /data/media: MEDIA_ROOT. /data/.photochanger: the app's local state beside MEDIA_ROOT (a
+# SECRET_KEY generated when none is configured; the embedded PostgreSQL when DATABASE_URL is
+# unset), so it must persist too.
 RUN groupadd --system --gid 10001 photochanger \
  && useradd --system --uid 10001 --gid photochanger \
         --home-dir /home/photochanger --create-home --shell /usr/sbin/nologin photochanger \
- && install -d -o photochanger -g photochanger -m 0755 /data /data/media
+ && install -d -o photochanger -g photochanger -m 0755 /data /data/media \
+ && install -d -o photochanger -g photochanger -m 0700 /data/.photochanger
 
 COPY --from=builder /opt/venv /opt/venv
 COPY --from=builder /app /app
@@ -90,7 +96,7 @@ ENV VIRTUAL_ENV=/opt/venv \
     PORT=8000
 
 WORKDIR /app
-VOLUME /data/media
+VOLUME ["/data/media", "/data/.photochanger"]
 EXPOSE 8000
 
 USER photochanger

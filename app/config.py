@@ -32,7 +32,7 @@ SECRET_NAMES = (
 
 
 class Config(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, env_ignore_empty=True)
 
     database_url: str | None = None
     media_root: Path = PROJECT_ROOT / "media"

@@ -174,7 +174,13 @@ def free_port() -> int:
 class GunicornServer:
     """``photochanger``'s own gunicorn command line, as serve runs it, on a free port."""
 
-    def __init__(self, env: dict[str, str], workers: int = 1, threads: int = 8) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        workers: int = 1,
+        threads: int = 8,
+        log_path: Path | None = None,
+    ) -> None:
         from app.ops.serve import gunicorn_command
 
         self.port = free_port()
@@ -189,9 +195,9 @@ class GunicornServer:
         )
         self.process = subprocess.Popen(
             gunicorn_command(config),
-            env={**os.environ, **env, "LOG_LEVEL": "WARNING"},
+            env={**os.environ, "LOG_LEVEL": "WARNING", **env},
             cwd=PROJECT_ROOT,
-            stdout=subprocess.DEVNULL,
+            stdout=log_path.open("ab") if log_path else subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
         self._wait_ready()
@@ -235,8 +241,12 @@ def gunicorn_env(config: Config, app: Flask) -> dict[str, str]:
 def start_gunicorn(gunicorn_env: dict[str, str]) -> Iterator[Callable[..., GunicornServer]]:
     servers: list[GunicornServer] = []
 
-    def start(workers: int = 1, threads: int = 8, **env: str) -> GunicornServer:
-        server = GunicornServer({**gunicorn_env, **env}, workers=workers, threads=threads)
+    def start(
+        workers: int = 1, threads: int = 8, log_path: Path | None = None, **env: str
+    ) -> GunicornServer:
+        server = GunicornServer(
+            {**gunicorn_env, **env}, workers=workers, threads=threads, log_path=log_path
+        )
         servers.append(server)
         return server
 
