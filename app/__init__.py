@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from typing import IO, cast
 
+import requests
 from flask import Flask, Request, current_app
 
 from app import db, errors, i18n
@@ -53,6 +54,7 @@ def create_app(config: Config | None = None) -> Flask:
     store.ensure_layout()
     app.extensions["photochanger.config"] = config
     app.extensions["photochanger.media_store"] = store
+    app.extensions["photochanger.http"] = requests.Session()
 
     logs.configure_logging(config.log_level)
     logs.init_app(app)
@@ -62,9 +64,11 @@ def create_app(config: Config | None = None) -> Flask:
 
     from app.ingest.routes import bp as ingest_bp
     from app.ops.health import bp as health_bp
+    from app.public.provider_media import bp as provider_media_bp
     from app.public.routes import bp as public_bp
 
     app.register_blueprint(ingest_bp)
     app.register_blueprint(public_bp)
+    app.register_blueprint(provider_media_bp)
     app.register_blueprint(health_bp)
     return app

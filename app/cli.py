@@ -71,7 +71,8 @@ def serve() -> None:
     if embedded is None:
         exec_gunicorn(config, overrides)
     code = run_gunicorn(config, overrides)
-    embedded.cleanup()
+    if embedded is not None:
+        embedded.cleanup()
     click.echo("Embedded PostgreSQL stopped.")
     sys.exit(code)
 

@@ -47,7 +47,9 @@ def ingest(slot_id: str) -> Response:
         arrived_at=utcnow(),
         deadline=deadline,
     )
-    result = process_photo(session, config, context.media_store(), runtime, ingest_request)
+    result = process_photo(
+        session, config, context.media_store(), runtime, ingest_request, context.outbound()
+    )
     return image_response(result)
 
 

@@ -34,8 +34,9 @@ from app.media.images import (
 )
 from app.media.models import MediaObject
 from app.media.storage import MediaStore
-from app.providers import get_provider
+from app.providers import Outbound, get_provider
 from app.providers.base import Deadline, Provider, ProviderError, ProviderRequest, ProviderResult
+from app.providers.keys import resolve_api_key
 from app.settings.service import RuntimeSettings
 from app.slots.models import Slot
 
@@ -87,9 +88,11 @@ def process_photo(
     store: MediaStore,
     runtime: RuntimeSettings,
     request: IngestRequest,
+    outbound: Outbound,
 ) -> IngestResult:
     slot = request.slot
-    provider = get_provider(slot.provider, config)
+    api_key = resolve_api_key(config, runtime, slot.provider)
+    provider = get_provider(slot.provider, config, api_key, outbound)
     job = Job(
         id=new_job_id(),
         slot_id=slot.slot_id,
@@ -112,7 +115,8 @@ def process_photo(
         original = admit(session, runtime, job, provider, request)
         if original is not None:
             return replay(store, original)
-        return run_job(session, store, runtime, job, provider, request, upload, photo)
+        templates = load_templates(store, slot, config.max_image_pixels)
+        return run_job(session, store, runtime, job, provider, request, upload, photo, templates)
     except IngestError as error:
         error.job_id = error.job_id or job.id
         record_failure(session, job, error.failure_reason, error.detail or error.failure_reason)
@@ -121,6 +125,8 @@ def process_photo(
         log.exception("ingest.internal_error")
         record_failure(session, job, "internal_error", repr(error)[:500])
         raise IngestError("internal_error", job_id=job.id) from error
+    finally:
+        outbound.media_links.discard(job.id)
 
 
 def slot_limit_bytes(slot: Slot, config: Config) -> int:
@@ -161,6 +167,15 @@ def prepare_photo(upload: CheckedUpload, max_pixels: int, max_side: int) -> Prep
         return decode_image(upload.stream, upload.mime, max_pixels, max_side)
     except ImageRejected as rejected:
         raise IngestError(rejected.failure_reason, rejected.message) from rejected
+
+
+def load_templates(store: MediaStore, slot: Slot, max_pixels: int) -> list[PreparedImage]:
+    """The slot's template images, decoded and downscaled like the photo."""
+    templates = []
+    for template in slot.templates:
+        with store.path(template.path).open("rb") as file:
+            templates.append(decode_image(file, template.mime, max_pixels, slot.max_side))
+    return templates
 
 
 def admit(
@@ -277,13 +292,14 @@ def run_job(
     request: IngestRequest,
     upload: CheckedUpload,
     photo: PreparedImage,
+    templates: list[PreparedImage],
 ) -> IngestResult:
     slot = request.slot
     output_mime = output_mime_for(slot.output_format, upload.mime)
     provider_request = ProviderRequest(
         job_id=job.id,
         photo=photo,
-        templates=[],
+        templates=templates,
         settings=dict(slot.settings),
         deadline=request.deadline,
         output_mime=output_mime,

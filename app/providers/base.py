@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, ClassVar, Protocol
 
 from PIL import Image
@@ -100,6 +101,13 @@ class ProviderResult:
     image: Image.Image | None = field(default=None, repr=False)
 
 
+class KeyCheck(StrEnum):
+    OK = "ok"
+    INVALID = "invalid"
+    UNREACHABLE = "unreachable"
+    MISSING = "missing"
+
+
 class Provider(Protocol):
     name: str
     calls_out: bool
@@ -110,3 +118,7 @@ class Provider(Protocol):
     def model_of(self, settings: dict[str, Any]) -> str | None: ...
 
     def process(self, request: ProviderRequest) -> ProviderResult: ...
+
+    def check_key(self, deadline: Deadline) -> KeyCheck:
+        """One cheap authenticated call: is the key accepted?"""
+        ...

@@ -9,6 +9,8 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from app.providers.base import (
+    Deadline,
+    KeyCheck,
     ProviderRejected,
     ProviderRequest,
     ProviderResult,
@@ -142,6 +144,9 @@ class LocalProvider:
 
     def model_of(self, settings: dict[str, Any]) -> str | None:
         return str(settings.get("style", "sepia"))
+
+    def check_key(self, deadline: Deadline) -> KeyCheck:
+        return KeyCheck.OK
 
     def process(self, request: ProviderRequest) -> ProviderResult:
         delay = float(request.settings.get("delay_seconds") or 0)

@@ -34,6 +34,8 @@ class RuntimeSettings(BaseModel):
     ingest_password_updated_at: datetime | None = None
     ingest_password_updated_by: str | None = None
     gallery_shared_until: datetime | None = None
+    provider_keys: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """Per provider: the encrypted key, when it was set and by whom, and its last 4 characters."""
 
 
 def defaults_from(config: Config) -> dict[str, Any]:

@@ -1,0 +1,23 @@
+"""``/public/provider-media/<token>``: inputs handed to providers that download by URL."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, send_file
+
+from app import context
+from app.media.provider_links import LinkExpired, LinkInvalid
+
+bp = Blueprint("provider_media", __name__)
+
+
+@bp.get("/public/provider-media/<token>")
+def provider_media(token: str) -> Response | tuple[Response, int]:
+    try:
+        published = context.outbound().media_links.resolve(token)
+    except LinkInvalid:
+        return jsonify(failure_reason="not_found", message="Unknown link."), 404
+    except LinkExpired:
+        return jsonify(failure_reason="link_expired", message="This link has expired."), 410
+    response = send_file(published.path, mimetype=published.mime, conditional=True)
+    response.headers["Cache-Control"] = "no-store"
+    return response
