@@ -26,6 +26,7 @@ from app.media.images import (
     EXTENSION_BY_MIME,
     ImageRejected,
     PreparedImage,
+    carries_no_metadata,
     decode_image,
     decode_result,
     encode_image,
@@ -303,6 +304,7 @@ def run_job(
         settings=dict(slot.settings),
         deadline=request.deadline,
         output_mime=output_mime,
+        output_quality=slot.output_quality,
     )
     provider_started = time.monotonic()
     try:
@@ -347,19 +349,15 @@ def output_mime_for(output_format: str, input_mime: str) -> str:
 def render_outputs(result: ProviderResult, output_mime: str, quality: int) -> tuple[bytes, bytes]:
     """The payload in the slot's format (provider bytes kept when they already are) + preview."""
     if result.image is not None:
-        image = result.image
-        payload = encode_image(image, output_mime, quality)
-    else:
-        try:
-            image, provider_mime = decode_result(result.data or b"")
-        except ImageRejected as rejected:
-            raise IngestError(rejected.failure_reason, rejected.message) from rejected
-        payload = (
-            result.data
-            if provider_mime == output_mime and result.data
-            else encode_image(image, output_mime, quality)
-        )
-    return payload, make_preview(image)
+        return encode_image(result.image, output_mime, quality), make_preview(result.image)
+    data = result.data or b""
+    try:
+        image, provider_mime = decode_result(data)
+    except ImageRejected as rejected:
+        raise IngestError(rejected.failure_reason, rejected.message) from rejected
+    if provider_mime != output_mime or not carries_no_metadata(image):
+        data = encode_image(image, output_mime, quality)
+    return data, make_preview(image)
 
 
 def finish_job(

@@ -158,6 +158,18 @@ def make_preview(img: Image.Image) -> bytes:
     return out.getvalue()
 
 
+HARMLESS_INFO = frozenset(
+    {"dpi", "icc_profile", "gamma", "srgb", "chromaticity", "transparency", "aspect", "adobe",
+     "adobe_transform", "progressive", "progression", "jfif", "jfif_version", "jfif_unit",
+     "jfif_density", "loop", "background", "duration", "lossless"}
+)
+
+
+def carries_no_metadata(img: Image.Image) -> bool:
+    """True when an encoded image may be served as it is: no EXIF, XMP, text chunks or comments."""
+    return not img.getexif() and set(img.info) <= HARMLESS_INFO
+
+
 def decode_result(data: bytes) -> tuple[Image.Image, str]:
     """Decode a provider's answer; ``ImageRejected(provider_no_image)`` when it is not an image."""
     mime = sniff_mime(data[:16])

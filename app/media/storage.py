@@ -15,7 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import IO
 
-SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+SAFE_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$")
+"""A single path segment: no separators, never ``.`` or ``..`` or a hidden name."""
 
 
 class UnsafePath(ValueError):

@@ -90,6 +90,7 @@ class ProviderRequest:
     deadline: Deadline
     output_mime: str
     """The MIME the caller answers with; providers that can choose their format use it."""
+    output_quality: int = 90
 
 
 @dataclass(frozen=True)

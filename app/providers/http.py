@@ -59,6 +59,10 @@ def send(
         raise TransientFailure(f"{provider} timed out while connecting.") from error
     except requests.ConnectionError as error:
         raise TransientFailure(f"Could not reach {provider} ({parts.hostname}).") from error
+    except requests.RequestException as error:
+        raise TransientFailure(
+            f"{provider}'s answer broke off ({type(error).__name__})."
+        ) from error
     finally:
         log.info(
             "provider.http",

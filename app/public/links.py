@@ -1,17 +1,28 @@
 from __future__ import annotations
 
-from typing import Any
-
 from flask import request, url_for
 
 from app import context
+from app.public.service import ResultLinks
 
 
-def external_url(endpoint: str, **values: Any) -> str:
-    """An absolute URL under PUBLIC_BASE_URL when set, else under the host the client used."""
-    base = context.config().public_base_url or request.host_url
-    return base.rstrip("/") + url_for(endpoint, **values)
+def external_base_url() -> str:
+    """PUBLIC_BASE_URL when set, else the scheme and host the client used."""
+    return (context.config().public_base_url or request.host_url).rstrip("/")
+
+
+def external_url(endpoint: str, **values: str) -> str:
+    return external_base_url() + url_for(endpoint, _external=False, **values)
 
 
 def result_page_url(job_id: str) -> str:
     return external_url("public.result_page", job_id=job_id)
+
+
+def result_links(job_id: str) -> ResultLinks:
+    return ResultLinks(
+        page=result_page_url(job_id),
+        file=external_url("public.result_file", job_id=job_id),
+        download=external_url("public.result_file", job_id=job_id, download="1"),
+        preview=external_url("public.result_preview", job_id=job_id),
+    )

@@ -15,9 +15,13 @@ def provider_media(token: str) -> Response | tuple[Response, int]:
     try:
         published = context.outbound().media_links.resolve(token)
     except LinkInvalid:
-        return jsonify(failure_reason="not_found", message="Unknown link."), 404
+        return jsonify(
+            status="error", failure_reason="link_not_found", message="Unknown link."
+        ), 404
     except LinkExpired:
-        return jsonify(failure_reason="link_expired", message="This link has expired."), 410
+        return jsonify(
+            status="error", failure_reason="link_expired", message="This link has expired."
+        ), 410
     response = send_file(published.path, mimetype=published.mime, conditional=True)
     response.headers["Cache-Control"] = "no-store"
     return response

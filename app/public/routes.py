@@ -1,39 +1,38 @@
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, jsonify, render_template, request, send_file
+from flask import Blueprint, Response, jsonify, make_response, render_template, request, send_file
 from flask_babel import gettext as _
 
 from app import context, db
-from app.db import utcnow
-from app.ingest.ids import is_job_id
-from app.ingest.models import Job
-from app.media.images import EXTENSION_BY_MIME
-from app.public.links import external_url
+from app.public.display import describe_expiry
+from app.public.links import result_links
 from app.public.service import (
+    JobNotFound,
+    LiveResult,
     ResultExpired,
     ResultNotFound,
+    find_job,
     find_live_result,
     public_job_view,
 )
 
 bp = Blueprint("public", __name__)
 
+FILE_MAX_AGE_SECONDS = 300
+
 
 @bp.get("/public/results/<job_id>")
 def result_file(job_id: str) -> Response:
     result = find_live_result(db.session(), context.media_store(), job_id)
-    download = request.args.get("download") == "1"
-    extension = EXTENSION_BY_MIME[result.job.result_mime or "image/jpeg"]
     response = send_file(
         result.payload,
-        mimetype=result.job.result_mime,
-        as_attachment=download,
-        download_name=f"photochanger-{job_id}.{extension}",
+        mimetype=result.mime,
+        as_attachment=request.args.get("download") == "1",
+        download_name=result.download_name,
         conditional=True,
         etag=True,
-        max_age=300,
     )
-    return response
+    return cache_until_expiry(response, result)
 
 
 @bp.get("/public/results/<job_id>/preview")
@@ -41,48 +40,76 @@ def result_preview(job_id: str) -> Response:
     result = find_live_result(db.session(), context.media_store(), job_id)
     if not result.preview.is_file():
         raise ResultNotFound(job_id)
-    return send_file(result.preview, mimetype="image/webp", conditional=True, max_age=300)
+    response = send_file(result.preview, mimetype="image/webp", conditional=True, etag=True)
+    return cache_until_expiry(response, result)
 
 
 @bp.get("/r/<job_id>")
-def result_page(job_id: str) -> str:
+@bp.get("/r/<path:job_id>")
+def result_page(job_id: str) -> Response:
     result = find_live_result(db.session(), context.media_store(), job_id)
-    seconds_left = int((result.expires_at - utcnow()).total_seconds())
-    return render_template(
+    page = render_template(
         "public/result.html",
-        job=result.job,
-        expires_at=result.expires_at,
-        seconds_left=seconds_left,
-        image_url=external_url("public.result_file", job_id=job_id),
-        download_url=external_url("public.result_file", job_id=job_id) + "?download=1",
+        links=result_links(result.job_id),
+        expiry=describe_expiry(result.expires_at, result.seconds_left()),
     )
+    return no_store(make_response(page))
 
 
 @bp.get("/api/jobs/<job_id>")
 def job_status(job_id: str) -> Response:
-    job = db.session().get(Job, job_id) if is_job_id(job_id) else None
-    if job is None:
-        abort(404)
-    return jsonify(public_job_view(job))
+    job = find_job(db.session(), job_id)
+    return no_store(jsonify(public_job_view(job, result_links(job.id))))
 
 
-def _wants_html() -> bool:
-    return request.path.startswith("/r/")
+@bp.after_request
+def keep_out_of_search_engines(response: Response) -> Response:
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def cache_until_expiry(response: Response, result: LiveResult) -> Response:
+    """Only the guest's own browser may cache the file, and never past the result's expiry."""
+    response.cache_control.no_cache = None
+    response.cache_control.public = False
+    response.cache_control.private = True
+    response.cache_control.max_age = min(FILE_MAX_AGE_SECONDS, result.seconds_left())
+    return response
+
+
+def no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def wants_page() -> bool:
+    return request.endpoint == "public.result_page"
+
+
+def error_json(failure_reason: str, message: str, status: int) -> tuple[Response, int]:
+    body = jsonify(status="error", failure_reason=failure_reason, message=message)
+    return no_store(body), status
+
+
+def gone_page(title: str, expired: bool, status: int) -> tuple[Response, int]:
+    page = render_template("public/gone.html", title=title, expired=expired)
+    return no_store(make_response(page)), status
 
 
 @bp.errorhandler(ResultNotFound)
-def result_not_found(_error: ResultNotFound) -> tuple[Response | str, int]:
-    if _wants_html():
-        return render_template("public/gone.html", title=_("Photo not found"), expired=False), 404
-    return jsonify(failure_reason="result_not_found", message=_("There is no such result.")), 404
+def result_not_found(_error: ResultNotFound) -> tuple[Response, int]:
+    if wants_page():
+        return gone_page(_("Photo not found"), expired=False, status=404)
+    return error_json("result_not_found", _("There is no such result."), 404)
 
 
 @bp.errorhandler(ResultExpired)
-def result_expired(error: ResultExpired) -> tuple[Response | str, int]:
-    if _wants_html():
-        return render_template(
-            "public/gone.html", title=_("This photo has expired"), expired=True, job=error.job
-        ), 410
-    return jsonify(
-        failure_reason="result_expired", message=_("This result has expired and was deleted.")
-    ), 410
+def result_expired(_error: ResultExpired) -> tuple[Response, int]:
+    if wants_page():
+        return gone_page(_("This photo has expired"), expired=True, status=410)
+    return error_json("result_expired", _("This result has expired and was deleted."), 410)
+
+
+@bp.errorhandler(JobNotFound)
+def job_not_found(_error: JobNotFound) -> tuple[Response, int]:
+    return error_json("job_not_found", _("There is no such job."), 404)

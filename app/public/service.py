@@ -1,11 +1,11 @@
-"""Finding a job's result for guests: expiry is decided by the database, not by the file."""
+"""Finding a job and its result for guests: expiry is decided by the database, not by the file."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Literal, TypedDict
 
 from sqlalchemy.orm import Session
 
@@ -15,44 +15,109 @@ from app.ingest.models import Job
 from app.media.images import EXTENSION_BY_MIME
 from app.media.storage import MediaStore
 
+ResultState = Literal["live", "expired", "none"]
+
+
+class JobNotFound(Exception):
+    pass
+
 
 class ResultNotFound(Exception):
     pass
 
 
 class ResultExpired(Exception):
-    def __init__(self, job: Job) -> None:
-        super().__init__(job.id)
-        self.job = job
+    pass
 
 
 @dataclass(frozen=True)
 class LiveResult:
-    job: Job
+    job_id: str
+    mime: str
     payload: Path
     preview: Path
+    expires_at: datetime
 
     @property
-    def expires_at(self) -> datetime:
-        assert self.job.result_expires_at is not None
-        return self.job.result_expires_at
+    def download_name(self) -> str:
+        return f"photochanger-{self.job_id}.{EXTENSION_BY_MIME[self.mime]}"
+
+    def seconds_left(self, now: datetime | None = None) -> int:
+        return max(0, int((self.expires_at - (now or utcnow())).total_seconds()))
 
 
-def find_live_result(session: Session, store: MediaStore, job_id: str) -> LiveResult:
+@dataclass(frozen=True)
+class ResultLinks:
+    page: str
+    file: str
+    download: str
+    preview: str
+
+
+class PublicJobView(TypedDict):
+    job_id: str
+    slot_id: str
+    source: str
+    status: str
+    failure_reason: str | None
+    provider: str
+    model: str | None
+    created_at: str | None
+    finished_at: str | None
+    duration_ms: int | None
+    result_mime: str | None
+    result_expires_at: str | None
+    result_available: bool
+    result_url: str | None
+    preview_url: str | None
+    page_url: str | None
+
+
+def result_state(job: Job, now: datetime) -> ResultState:
+    if job.status != "done" or not job.result_path or not job.result_mime:
+        return "none"
+    if job.cleaned_at is not None or job.result_expires_at is None:
+        return "expired"
+    return "live" if job.result_expires_at > now else "expired"
+
+
+def find_job(session: Session, job_id: str) -> Job:
     job = session.get(Job, job_id) if is_job_id(job_id) else None
-    if job is None or job.status != "done" or not job.result_path or not job.result_mime:
+    if job is None:
+        raise JobNotFound(job_id)
+    return job
+
+
+def find_live_result(
+    session: Session, store: MediaStore, job_id: str, now: datetime | None = None
+) -> LiveResult:
+    """The files of a job's result while it is live; the file on disk never extends its life."""
+    try:
+        job = find_job(session, job_id)
+    except JobNotFound:
+        raise ResultNotFound(job_id) from None
+    state = result_state(job, now or utcnow())
+    if state == "none":
         raise ResultNotFound(job_id)
-    if job.cleaned_at is not None or (job.result_expires_at or utcnow()) <= utcnow():
-        raise ResultExpired(job)
+    if state == "expired":
+        raise ResultExpired(job_id)
+    assert job.result_path and job.result_mime and job.result_expires_at
     folder = store.path(job.result_path)
     payload = folder / f"payload.{EXTENSION_BY_MIME[job.result_mime]}"
     if not payload.is_file():
         raise ResultNotFound(job_id)
-    return LiveResult(job, payload, folder / "preview.webp")
+    return LiveResult(
+        job_id=job.id,
+        mime=job.result_mime,
+        payload=payload,
+        preview=folder / "preview.webp",
+        expires_at=job.result_expires_at,
+    )
 
 
-def public_job_view(job: Job) -> dict[str, Any]:
-    """What anyone holding the job id may read: no client metadata, no hashes."""
+def public_job_view(job: Job, links: ResultLinks, now: datetime | None = None) -> PublicJobView:
+    """What anyone holding the job id may read: no client metadata, no hashes, no messages."""
+    available = result_state(job, now or utcnow()) == "live"
     return {
         "job_id": job.id,
         "slot_id": job.slot_id,
@@ -66,14 +131,12 @@ def public_job_view(job: Job) -> dict[str, Any]:
         "duration_ms": job.duration_ms,
         "result_mime": job.result_mime,
         "result_expires_at": _iso(job.result_expires_at),
-        "result_available": bool(
-            job.status == "done"
-            and job.cleaned_at is None
-            and job.result_expires_at
-            and job.result_expires_at > utcnow()
-        ),
+        "result_available": available,
+        "result_url": links.file if available else None,
+        "preview_url": links.preview if available else None,
+        "page_url": links.page if available else None,
     }
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+    return value.astimezone(UTC).isoformat() if value else None

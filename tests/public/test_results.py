@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,6 @@ MALFORMED_IDS = [
     "..%2F..%2Fetc",
     "..%2F..%2F..%2Fetc%2Fpasswd",
     "%2e%2e",
-    "..",
     "x" * 300,
     "A" * 21 + "%00",
     "A" * 21 + "%2F",
@@ -251,7 +250,9 @@ def test_result_page_shows_the_image_a_download_link_and_the_expiry(
     image = file_url(live_server, job_id)
     assert f'src="{image}"' in response.text
     assert f'href="{image}?download=1"' in response.text
-    assert f'data-expires-at="{expires_at.isoformat(timespec="seconds")}"' in response.text
+    shown = re.search(r'data-expires-at="([^"]+)"', response.text)
+    assert shown
+    assert datetime.fromisoformat(shown.group(1)) == expires_at.replace(microsecond=0)
 
 
 def test_ingest_result_url_header_opens_the_result_page(http, done):
@@ -265,6 +266,7 @@ def test_result_page_is_in_russian_by_default(live_server, http, db_session, job
     response = http.get(page_url(live_server, job_id))
     assert html_lang(response) == "ru"
     assert "2 часа" in response.text
+    assert ">Download<" not in response.text
 
 
 def test_result_page_is_in_english_with_lang_en(live_server, http, db_session, job_id):
@@ -272,6 +274,7 @@ def test_result_page_is_in_english_with_lang_en(live_server, http, db_session, j
     response = http.get(page_url(live_server, job_id), params={"lang": "en"})
     assert html_lang(response) == "en"
     assert "2 hours" in response.text
+    assert ">Download<" in response.text
 
 
 def test_result_page_follows_an_english_accept_language(live_server, http, db_session, job_id):
@@ -298,6 +301,7 @@ def test_result_page_of_an_unknown_job_is_a_russian_404_page(live_server, http):
     assert response.status_code == 404
     assert response.headers["Content-Type"].startswith("text/html")
     assert html_lang(response) == "ru"
+    assert "Photo not found" not in response.text
 
 
 def test_result_page_of_an_unknown_job_is_an_english_404_page_with_lang_en(live_server, http):
@@ -319,6 +323,7 @@ def test_result_page_of_an_expired_job_is_a_russian_410_page(live_server, http, 
     assert response.status_code == 410
     assert response.headers["Content-Type"].startswith("text/html")
     assert html_lang(response) == "ru"
+    assert "This photo has expired" not in response.text
     assert file_url(live_server, job_id) not in response.text
 
 
@@ -345,7 +350,7 @@ def test_job_api_reports_a_finished_job_and_its_result(live_server, http, db_ses
     assert body["failure_reason"] is None
     assert body["result_mime"] == "image/jpeg"
     assert body["result_available"] is True
-    assert body["result_expires_at"] == expires_at.isoformat()
+    assert datetime.fromisoformat(body["result_expires_at"]) == expires_at
     assert body["result_url"] == file_url(live_server, job_id)
     assert body["page_url"] == page_url(live_server, job_id)
 
