@@ -76,12 +76,18 @@ class MediaStore:
         return relative
 
     def remove(self, relative: str) -> int:
-        """Delete a stored file or folder; returns the bytes freed (0 when already gone)."""
+        """Delete a stored file or folder; returns the bytes freed (0 when already gone or when it
+        could not be deleted). A symlink is removed itself, never followed."""
+        link = self.root / relative
+        if link.is_symlink():
+            self.path(relative)
+            link.unlink()
+            return 0
         target = self.path(relative)
         if target.is_dir():
             freed = sum(f.stat().st_size for f in target.iterdir() if f.is_file())
             shutil.rmtree(target, ignore_errors=True)
-            return freed
+            return 0 if target.exists() else freed
         try:
             freed = target.stat().st_size
             target.unlink()

@@ -22,3 +22,16 @@ def test_unsafe_path_segments_are_refused(tmp_path, name):
 def test_paths_outside_the_volume_are_refused(tmp_path):
     with pytest.raises(UnsafePath):
         MediaStore(tmp_path / "media").path("../secret")
+
+
+def test_removing_a_symlinked_result_never_deletes_its_target(tmp_path):
+    store = MediaStore(tmp_path)
+    store.ensure_layout()
+    template = tmp_path / "templates" / "slot-001"
+    template.mkdir()
+    (template / "style.png").write_bytes(b"keep")
+    (tmp_path / "results" / "slot-001").mkdir()
+    (tmp_path / "results" / "slot-001" / "job").symlink_to(template)
+    store.remove("results/slot-001/job")
+    assert (template / "style.png").read_bytes() == b"keep"
+    assert not (tmp_path / "results" / "slot-001" / "job").exists()
