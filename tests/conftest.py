@@ -114,15 +114,26 @@ def media_root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def config(database_url: str, media_root: Path) -> Config:
-    return Config(
-        database_url=database_url,
-        media_root=media_root,
-        secret_key="test-secret-key",
-        log_level="WARNING",
-        threads=8,
-        _env_file=None,
-    )
+def make_config(database_url: str, media_root: Path) -> Callable[..., Config]:
+    """The test's config with ``overrides`` (provider keys and base URLs of the fakes…)."""
+
+    def make(**overrides: Any) -> Config:
+        return Config(
+            database_url=database_url,
+            media_root=media_root,
+            secret_key="test-secret-key",
+            log_level="WARNING",
+            threads=8,
+            _env_file=None,
+            **overrides,
+        )
+
+    return make
+
+
+@pytest.fixture
+def config(make_config: Callable[..., Config]) -> Config:
+    return make_config()
 
 
 @pytest.fixture

@@ -8,6 +8,10 @@ from typing import Any
 
 import requests
 from PIL import Image
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.ingest.models import Job
 
 INGEST_PASSWORD = "booth-secret"
 
@@ -69,3 +73,18 @@ def post_photo(
 
 def files_under(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def assert_error(response: requests.Response, status: int, reason: str) -> dict[str, str]:
+    """The flat JSON error body of the ingest table, with this status and failure reason."""
+    assert response.status_code == status, response.text
+    body: dict[str, str] = response.json()
+    assert (body["status"], body["failure_reason"]) == ("error", reason)
+    assert body["message"]
+    return body
+
+
+def only_job(db_session: Session) -> Job:
+    jobs = db_session.scalars(select(Job)).all()
+    assert len(jobs) == 1
+    return jobs[0]

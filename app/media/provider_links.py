@@ -54,6 +54,8 @@ class ProviderMediaLinks:
             job_id, name, mime, expires_at = self.serializer.loads(token)
         except (BadSignature, ValueError, TypeError) as error:
             raise LinkInvalid(token[:16]) from error
+        if not (SAFE_NAME.match(str(job_id)) and SAFE_NAME.match(str(name))):
+            raise LinkInvalid(token[:16])
         if (now if now is not None else time.time()) >= float(expires_at):
             raise LinkExpired(job_id)
         try:

@@ -6,30 +6,20 @@ import struct
 import zlib
 
 import pytest
-import requests
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from app.auth.passwords import hash_password
 from app.ingest.models import Job
 from app.settings.service import save_settings
 from app.slots.models import Slot
-from tests.support import files_under, ingest_url, make_image_bytes, post_photo
-
-
-def assert_error(response: requests.Response, status: int, reason: str) -> dict[str, str]:
-    assert response.status_code == status, response.text
-    body: dict[str, str] = response.json()
-    assert body["status"] == "error"
-    assert body["failure_reason"] == reason
-    assert body["message"]
-    return body
-
-
-def only_job(db_session: Session) -> Job:
-    jobs = db_session.scalars(select(Job)).all()
-    assert len(jobs) == 1
-    return jobs[0]
+from tests.support import (
+    assert_error,
+    files_under,
+    ingest_url,
+    make_image_bytes,
+    only_job,
+    post_photo,
+)
 
 
 def test_unknown_slot_is_404_slot_not_found(live_server, http, jpeg):

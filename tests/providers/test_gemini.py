@@ -6,19 +6,16 @@ import io
 import os
 import socket
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import requests
 from PIL import Image
 from pytest_httpserver import HTTPServer
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.config import Config
-from app.ingest.models import Job
 from app.media.images import PreparedImage, decode_image
 from app.providers.base import (
     Deadline,
@@ -57,7 +54,14 @@ from tests.fakes.gemini import (
     thoughts_only_reply,
     unknown_model_reply,
 )
-from tests.support import files_under, ingest_url, make_image_bytes, post_photo
+from tests.support import (
+    assert_error,
+    files_under,
+    ingest_url,
+    make_image_bytes,
+    only_job,
+    post_photo,
+)
 
 PROMPT = "Replace the background with a sunny beach. Keep every face and pose unchanged."
 BLOCKING_REASONS = (
@@ -474,18 +478,9 @@ def gemini_key() -> str | None:
 
 @pytest.fixture
 def config(
-    database_url: str, media_root: Path, gemini: GeminiFake, gemini_key: str | None
+    make_config: Callable[..., Config], gemini: GeminiFake, gemini_key: str | None
 ) -> Config:
-    return Config(
-        database_url=database_url,
-        media_root=media_root,
-        secret_key="test-secret-key",
-        log_level="WARNING",
-        threads=8,
-        gemini_api_key=gemini_key,
-        gemini_api_base=gemini.base_url,
-        _env_file=None,
-    )
+    return make_config(gemini_api_key=gemini_key, gemini_api_base=gemini.base_url)
 
 
 def use_gemini(db_session: Session, **settings: Any) -> None:
@@ -494,18 +489,6 @@ def use_gemini(db_session: Session, **settings: Any) -> None:
     slot.provider = "gemini"
     slot.settings = {"model": "gemini-2.5-flash-image", "prompt": PROMPT, **settings}
     db_session.commit()
-
-
-def only_job(db_session: Session) -> Job:
-    return db_session.scalars(select(Job)).one()
-
-
-def assert_error(response: requests.Response, status: int, reason: str) -> dict[str, str]:
-    assert response.status_code == status, response.text
-    body: dict[str, str] = response.json()
-    assert (body["status"], body["failure_reason"]) == ("error", reason)
-    assert body["message"]
-    return body
 
 
 def test_booth_photo_comes_back_as_the_gemini_image_in_the_booths_format(

@@ -7,17 +7,14 @@ import io
 import os
 import socket
 import time
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from collections.abc import Callable, Iterator, Mapping
 
 import pytest
 import requests
 from PIL import Image
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.config import Config
-from app.ingest.models import Job
 from app.media.images import PreparedImage, decode_image
 from app.providers.base import (
     Deadline,
@@ -47,7 +44,14 @@ from tests.fakes.openai import (
     server_error,
     small_image,
 )
-from tests.support import files_under, ingest_url, make_image_bytes, post_photo
+from tests.support import (
+    assert_error,
+    files_under,
+    ingest_url,
+    make_image_bytes,
+    only_job,
+    post_photo,
+)
 
 PROMPT = "Put the guest on a beach at sunset; keep the face exactly as it is."
 SETTINGS = {"model": "gpt-image-1.5", "prompt": PROMPT, "size": "auto", "quality": "auto"}
@@ -450,17 +454,8 @@ def openai_key() -> str | None:
 
 
 @pytest.fixture
-def config(database_url: str, media_root: Path, fake: FakeOpenAI, openai_key: str | None) -> Config:
-    return Config(
-        database_url=database_url,
-        media_root=media_root,
-        secret_key="test-secret-key",
-        log_level="WARNING",
-        threads=8,
-        openai_api_key=openai_key,
-        openai_api_base=fake.base_url,
-        _env_file=None,
-    )
+def config(make_config: Callable[..., Config], fake: FakeOpenAI, openai_key: str | None) -> Config:
+    return make_config(openai_api_key=openai_key, openai_api_base=fake.base_url)
 
 
 def use_openai(db_session: Session, settings: Mapping[str, object] | None = None) -> None:
@@ -469,18 +464,6 @@ def use_openai(db_session: Session, settings: Mapping[str, object] | None = None
     slot.provider = "openai"
     slot.settings = dict(SETTINGS if settings is None else settings)
     db_session.commit()
-
-
-def only_job(db_session: Session) -> Job:
-    [job] = db_session.scalars(select(Job)).all()
-    return job
-
-
-def assert_error(response: requests.Response, status: int, reason: str) -> dict[str, str]:
-    assert response.status_code == status, response.text
-    body: dict[str, str] = response.json()
-    assert (body["status"], body["failure_reason"]) == ("error", reason)
-    return body
 
 
 def test_booth_photo_through_openai_is_200_with_the_image_and_a_recorded_job(
