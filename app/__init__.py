@@ -12,6 +12,7 @@ from app import db, errors, i18n
 from app.config import PROJECT_ROOT, Config
 from app.media.storage import MediaStore
 from app.ops import logs
+from app.ops.connection import CloseOnRefusal
 
 SPOOL_IN_MEMORY_BYTES = 512 * 1024
 
@@ -45,7 +46,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.update(
         SECRET_KEY=config.secret_key,
         MAX_CONTENT_LENGTH=config.max_upload_bytes + 512 * 1024,
-        DB_POOL_SIZE=config.threads + 2,
+        DB_POOL_SIZE=min(config.threads, 20),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         JSON_SORT_KEYS=False,
@@ -71,4 +72,5 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(public_bp)
     app.register_blueprint(provider_media_bp)
     app.register_blueprint(health_bp)
+    app.wsgi_app = CloseOnRefusal(app.wsgi_app)  # type: ignore[method-assign]
     return app

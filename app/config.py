@@ -63,7 +63,7 @@ class Config(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     web_concurrency: int = Field(2, ge=1)
-    threads: int = Field(32, ge=1)
+    threads: int = Field(64, ge=1)
     log_level: str = "INFO"
     metrics_token: str | None = None
 

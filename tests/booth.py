@@ -38,6 +38,7 @@ BOOTH_FIELDS: dict[str, str] = {
 CRLF = b"\r\n"
 HEAD_END = b"\r\n\r\n"
 MAX_HEAD_BYTES = 64 * 1024
+SEND_TIMEOUT = 60.0
 ContinueOutcome = Literal["continue", "final", "timeout"]
 
 
@@ -77,6 +78,7 @@ class BoothConnection:
         self.buffer = bytearray()
 
     def send_head(self, path: str, content_length: int) -> None:
+        self.sock.settimeout(SEND_TIMEOUT)
         head = (
             f"POST {path} HTTP/1.1\r\n"
             f"Host: {self.host}\r\n"
@@ -100,6 +102,7 @@ class BoothConnection:
         return "continue"
 
     def send_body(self, body: bytes) -> None:
+        self.sock.settimeout(SEND_TIMEOUT)
         self.sock.sendall(body)
 
     def read_response(self, timeout: float, got_continue: bool = False) -> BoothResponse:
@@ -115,6 +118,8 @@ class BoothConnection:
             if status >= 200:
                 break
         headers = parse_headers(head)
+        if "chunked" in headers.get("transfer-encoding", ""):
+            raise NotImplementedError("chunked responses are not read by the booth client")
         if "content-length" in headers:
             body = self._read_exact(int(headers["content-length"]), deadline)
         else:

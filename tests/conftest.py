@@ -211,7 +211,11 @@ class GunicornServer:
             stdout=log_path.open("ab") if log_path else subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
-        self._wait_ready()
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + 30
@@ -222,7 +226,7 @@ class GunicornServer:
             try:
                 if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:
                 pass
             time.sleep(0.1)
         raise RuntimeError("gunicorn did not become ready")

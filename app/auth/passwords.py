@@ -17,6 +17,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 _CACHE_KEY = secrets.token_bytes(32)
 _CACHE_LIMIT = 1024
 _outcomes: dict[tuple[str, bytes], bool] = {}
+_pair_locks: dict[tuple[str, bytes], threading.Lock] = {}
 _lock = threading.Lock()
 
 
@@ -25,15 +26,20 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(stored_hash: str, candidate: str) -> bool:
+    """Check once per process and candidate; concurrent checks of the same pair wait for the first
+    instead of each paying scrypt's CPU and memory (a burst of booths after a restart)."""
     key = (stored_hash, hmac.new(_CACHE_KEY, candidate.encode(), hashlib.sha256).digest())
     with _lock:
+        pair_lock = _pair_locks.setdefault(key, threading.Lock())
+    with pair_lock:
         outcome = _outcomes.get(key)
-    if outcome is None:
-        outcome = check_password_hash(stored_hash, candidate)
-        with _lock:
-            if len(_outcomes) >= _CACHE_LIMIT:
-                _outcomes.clear()
-            _outcomes[key] = outcome
+        if outcome is None:
+            outcome = check_password_hash(stored_hash, candidate)
+            with _lock:
+                if len(_outcomes) >= _CACHE_LIMIT:
+                    _outcomes.clear()
+                    _pair_locks.clear()
+                _outcomes[key] = outcome
     return outcome
 
 

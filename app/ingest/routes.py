@@ -9,7 +9,6 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from app import context, db
 from app.auth.passwords import verify_password
-from app.db import utcnow
 from app.ingest.errors import IngestError
 from app.ingest.service import IngestRequest, IngestResult, Upload, process_photo
 from app.providers.base import Deadline
@@ -33,6 +32,7 @@ def ingest(slot_id: str) -> Response:
     config = context.config()
     slot = find_ingest_slot(session, slot_id)
     runtime = load_settings(session, config)
+    session.commit()  # hold no connection while the booth is still uploading
     deadline = Deadline.after(runtime.sync_response_seconds, start=g.request_started)
     check_body_size(request.content_length, config.max_upload_bytes)
     form = read_multipart_form()
@@ -44,7 +44,7 @@ def ingest(slot_id: str) -> Response:
         client_meta=client_metadata(form),
         idempotency_key=idempotency_key(),
         dedupe_by_content=True,
-        arrived_at=utcnow(),
+        arrived_at=g.request_arrived_at,
         deadline=deadline,
     )
     result = process_photo(

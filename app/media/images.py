@@ -69,26 +69,30 @@ def decode_image(fp: IO[bytes], mime: str, max_pixels: int, max_side: int) -> Pr
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(fp, formats=[FORMAT_BY_MIME[mime]])
-            width, height = img.size
+            opened = Image.open(fp, formats=[FORMAT_BY_MIME[mime]])
+            width, height = opened.size
             if width * height > max_pixels:
                 raise ImageRejected(
                     "payload_too_large",
                     f"The image has {width}x{height} pixels; the limit is {max_pixels} pixels.",
                 )
-            if img.format == "JPEG":
-                _draft_for(img, max_side)
-            img.load()
-            icc_profile = img.info.get("icc_profile")
-            ImageOps.exif_transpose(img, in_place=True)
-            upright = _normalized_mode(img)
+            if opened.format == "JPEG":
+                _draft_for(opened, max_side)
+            opened.load()
+            icc_profile = opened.info.get("icc_profile")
+            ImageOps.exif_transpose(opened, in_place=True)
+            image = _normalized_mode(opened)
+            del opened
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageRejected("payload_too_large", f"The image has too many pixels: {exc}") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageRejected("invalid_image", "The image could not be decoded completely.") from exc
-    return PreparedImage(fit_within(upright, max_side), mime, icc_profile)
+    factor = max(image.size) // max_side
+    if factor >= 2:
+        image = image.reduce(factor)  # the full-size image is freed before the final resize
+    return PreparedImage(fit_within(image, max_side), mime, icc_profile)
 
 
 def _draft_for(img: Image.Image, max_side: int) -> None:
@@ -152,7 +156,7 @@ def _flatten(img: Image.Image) -> Image.Image:
 
 def make_preview(img: Image.Image) -> bytes:
     preview = img.copy()
-    preview.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.BICUBIC, reducing_gap=2.0)
+    preview.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.BICUBIC, reducing_gap=1.0)
     out = io.BytesIO()
     preview.save(out, "WEBP", quality=80, method=2)
     return out.getvalue()

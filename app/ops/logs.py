@@ -10,6 +10,7 @@ import re
 import sys
 import time
 import uuid
+from datetime import UTC, datetime
 
 import structlog
 from flask import Flask, Response, g, request
@@ -39,6 +40,7 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def bind_request_id() -> None:
         g.request_started = time.monotonic()
+        g.request_arrived_at = datetime.now(UTC)
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
         structlog.contextvars.clear_contextvars()

@@ -16,8 +16,9 @@ UPLOAD_ALLOWANCE_SECONDS = 60
 
 
 def gunicorn_command(config: Config) -> list[str]:
-    """Worker timeout sits above the longest T_sync plus a slow upload; 2 workers x 32 threads
-    serve 64 long synchronous requests at once on two cores."""
+    """Worker timeout sits above the longest T_sync plus a slow upload. 2 workers x 64 threads:
+    gthread workers accept connections unevenly, so each needs room for most of a 64-request
+    burst of long synchronous calls; the threads mostly wait on providers, not on the CPU."""
     return [
         sys.executable,
         "-m",

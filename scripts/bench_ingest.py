@@ -1,0 +1,471 @@
+#!/usr/bin/env python3
+"""Benchmark of booth ingest against the targets of PRODUCT.md §11, on real gunicorn.
+
+Starts a throw-away PostgreSQL (pgserver) in a temp dir, migrates it, and runs gunicorn with the
+command line ``photochanger serve`` uses (``gunicorn_command``, default workers and threads unless
+a measurement needs otherwise). Photos are sent by the raw-socket booth client of the tests, with
+``Expect: 100-continue`` as DSLR Remote Pro does. Prints one table; not part of the test suite:
+
+    .venv/bin/python scripts/bench_ingest.py
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import math
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import psutil
+import requests
+from PIL import Image, ImageChops
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth.passwords import hash_password
+from app.config import Config
+from app.db import make_engine, upgrade_database
+from app.ingest.models import Job
+from app.ops.serve import gunicorn_command
+from app.settings.service import save_settings
+from app.slots.models import Slot
+
+if TYPE_CHECKING:
+    from tests.booth import BoothResponse
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATABASE = "bench"
+PASSWORD = secrets.token_urlsafe(12)
+MIB = 1024 * 1024
+
+INSTANT_SLOT = "slot-001"
+SLOW_SLOT = "slot-002"
+LARGE_SLOT = "slot-003"
+
+BOOTH_PHOTO = (4000, 3000, 5 * MIB)
+LARGE_PHOTO = (6000, 4000, 19.5 * MIB)
+SIZE_TOLERANCE = 0.02
+WARMUPS = 5
+SEQUENTIAL = 100
+CONCURRENT = 64
+SLOW_DELAY_SECONDS = 5
+RSS_SAMPLE_SECONDS = 0.01
+SERIALS = itertools.count(1)
+SPLIT_CENSUS_SECONDS = 2.5
+
+
+@dataclass(frozen=True)
+class Row:
+    measurement: str
+    target: str
+    measured: str
+    met: bool | None
+    """None for rows that only inform."""
+
+
+def main() -> int:
+    if str(PROJECT_ROOT) not in sys.path:
+        sys.path.insert(0, str(PROJECT_ROOT))
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as workdir:
+        rows = run(Path(workdir))
+    print_table(rows)
+    return 0
+
+
+def run(workdir: Path) -> list[Row]:
+    import pgserver
+
+    server = pgserver.get_server(workdir / "pgdata", cleanup_mode="delete")
+    try:
+        server.psql(f"CREATE DATABASE {DATABASE};")
+        database_url: str = server.get_uri(DATABASE)
+        upgrade_database(database_url)
+        prepare_database(database_url, workdir / "media")
+        print(f"machine: {os.cpu_count()} CPUs, load average {load_average()}")
+        booth_photo = sized_jpeg(*BOOTH_PHOTO)
+        large_photo = sized_jpeg(*LARGE_PHOTO)
+        print(f"booth photo {describe(booth_photo)}, large photo {describe(large_photo)}")
+        rows: list[Row] = []
+        with serve(workdir, database_url) as app:
+            print(f"serve: {app.workers} workers x {app.threads} threads")
+            rows += measure_overhead(app, database_url, booth_photo)
+            rows += measure_concurrency(app, small_photo, "640x480 photo")
+            rows += measure_concurrency(app, lambda: unique(booth_photo), "5 MB photo")
+        with serve(workdir, database_url, workers=1) as app:
+            rows += measure_upload_memory(app, large_photo)
+        print(f"load average after: {load_average()}")
+        return rows
+    finally:
+        server.cleanup()
+
+
+def prepare_database(database_url: str, media_root: Path) -> None:
+    config = Config(database_url=database_url, media_root=media_root, _env_file=None)
+    engine = make_engine(database_url, pool_size=1)
+    with Session(engine) as session:
+        for slot_id, delay in ((INSTANT_SLOT, 0), (SLOW_SLOT, SLOW_DELAY_SECONDS), (LARGE_SLOT, 0)):
+            slot = session.get_one(Slot, slot_id)
+            slot.provider = "local"
+            slot.settings = {"style": "sepia", "delay_seconds": delay}
+            slot.size_limit_mb = 20
+        session.commit()
+        save_settings(
+            session,
+            config,
+            {
+                "ingest_password_hash": hash_password(PASSWORD),
+                "slot_concurrency": CONCURRENT,
+                "provider_concurrency": CONCURRENT,
+            },
+            updated_by="bench",
+        )
+    engine.dispose()
+
+
+# --- photos -----------------------------------------------------------------------------------
+
+
+def noisy_jpeg(width: int, height: int, sigma: float) -> bytes:
+    """A smooth gradient under colour noise: compresses like a busy camera JPEG."""
+    gradient = Image.linear_gradient("L").resize((width, height))
+    base = Image.merge("RGB", [gradient, gradient.transpose(Image.Transpose.ROTATE_180), gradient])
+    noise = Image.merge("RGB", [Image.effect_noise((width, height), sigma) for _ in range(3)])
+    out = io.BytesIO()
+    ImageChops.blend(base, noise, 0.5).save(out, "JPEG", quality=95)
+    return out.getvalue()
+
+
+def sized_jpeg(width: int, height: int, target_bytes: float) -> bytes:
+    """A ``width`` x ``height`` JPEG within 2 % of ``target_bytes``, by searching the noise."""
+    low, high = (1.0, noisy_jpeg(width, height, 1.0)), (128.0, noisy_jpeg(width, height, 128.0))
+    if not len(low[1]) < target_bytes < len(high[1]):
+        raise RuntimeError(f"{width}x{height} cannot be made {target_bytes} bytes")
+    for _ in range(12):
+        (low_sigma, low_data), (high_sigma, high_data) = low, high
+        share = (target_bytes - len(low_data)) / (len(high_data) - len(low_data))
+        sigma = low_sigma + (high_sigma - low_sigma) * min(0.9, max(0.1, share))
+        data = noisy_jpeg(width, height, sigma)
+        if abs(len(data) - target_bytes) <= SIZE_TOLERANCE * target_bytes:
+            return data
+        if len(data) < target_bytes:
+            low = (sigma, data)
+        else:
+            high = (sigma, data)
+    raise RuntimeError(f"no {width}x{height} JPEG of {target_bytes} bytes found")
+
+
+def unique(photo: bytes) -> bytes:
+    """``photo`` with a numbered JPEG comment, so no upload repeats another (no replay)."""
+    comment = f"bench {next(SERIALS)}".encode()
+    return photo[:2] + b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment + photo[2:]
+
+
+def small_photo() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (200, 120, 50)).save(out, "JPEG", quality=90)
+    return unique(out.getvalue())
+
+
+def describe(photo: bytes) -> str:
+    with Image.open(io.BytesIO(photo)) as image:
+        width, height = image.size
+    return f"{width}x{height} {len(photo) / MIB:.2f} MiB"
+
+
+# --- the server -------------------------------------------------------------------------------
+
+
+@dataclass
+class App:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    workers: int
+    threads: int
+
+    def ingest_url(self, slot_id: str) -> str:
+        return f"{self.url}/ingest/{slot_id}"
+
+    def log_events(self) -> list[dict[str, Any]]:
+        events = []
+        for line in self.log.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("{"):
+                events.append(json.loads(line))
+        return events
+
+
+@contextmanager
+def serve(workdir: Path, database_url: str, workers: int | None = None) -> Iterator[App]:
+    """gunicorn as ``photochanger serve`` runs it, on a free port, logging JSON to a file."""
+    port = free_port()
+    overrides: dict[str, Any] = {"host": "127.0.0.1", "port": port, "log_level": "INFO"}
+    if workers is not None:
+        overrides["web_concurrency"] = workers
+    config = Config(**overrides, _env_file=None)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "MEDIA_ROOT": str(workdir / "media"),
+        "SECRET_KEY": "bench-secret-key",
+        "LOG_LEVEL": "INFO",
+    }
+    log = workdir / f"gunicorn-{port}.log"
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            gunicorn_command(config), env=env, cwd=PROJECT_ROOT, stdout=log_file, stderr=log_file
+        )
+    app = App(f"http://127.0.0.1:{port}", process, log, config.web_concurrency, config.threads)
+    try:
+        wait_ready(app)
+        yield app
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_ready(app: App) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if app.process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited: {app.log.read_text()[-2000:]}")
+        try:
+            if requests.get(f"{app.url}/healthz", timeout=5).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("gunicorn did not become ready")
+
+
+def upload(url: str, photo: bytes) -> BoothResponse:
+    from tests.booth import booth_post
+
+    return booth_post(url, photo, password=PASSWORD)
+
+
+# --- measurements -----------------------------------------------------------------------------
+
+
+def measure_overhead(app: App, database_url: str, photo: bytes) -> list[Row]:
+    """a) 100 sequential booth uploads of the 5 MB photo to the instant provider."""
+    url = app.ingest_url(INSTANT_SLOT)
+    for _ in range(WARMUPS):
+        expect_ok(upload(url, unique(photo)))
+    walls: list[float] = []
+    request_ids: dict[str, str] = {}
+    for _ in range(SEQUENTIAL):
+        started = time.perf_counter()
+        answer = expect_ok(upload(url, unique(photo)))
+        walls.append((time.perf_counter() - started) * 1000)
+        request_ids[answer.headers["x-job-id"]] = answer.headers["x-request-id"]
+    jobs = load_jobs(database_url, list(request_ids))
+    overheads = [float(job.duration_ms or 0) - float(job.provider_ms or 0) for job in jobs]
+    providers = [float(job.provider_ms or 0) for job in jobs]
+    http_ms = {
+        event["request_id"]: float(event["duration_ms"])
+        for event in app.log_events()
+        if event.get("event") == "http.request"
+    }
+    request_overheads = [http_ms[request_ids[job.id]] - float(job.provider_ms or 0) for job in jobs]
+    return [
+        Row(
+            "a) overhead: job duration_ms - provider_ms",
+            "p95 <= 50 ms",
+            percentiles(overheads),
+            percentile(overheads, 95) <= 50,
+        ),
+        Row(
+            "a) overhead incl. body parsing: request - provider",
+            "(p95 <= 50 ms)",
+            percentiles(request_overheads),
+            percentile(request_overheads, 95) <= 50,
+        ),
+        Row("a) provider_ms (local sepia)", "-", percentiles(providers), None),
+        Row("a) client wall time per upload", "-", percentiles(walls), None),
+    ]
+
+
+def load_jobs(database_url: str, job_ids: list[str]) -> list[Job]:
+    engine = make_engine(database_url, pool_size=1)
+    with Session(engine) as session:
+        jobs = list(session.scalars(select(Job).where(Job.id.in_(job_ids))))
+    engine.dispose()
+    if len(jobs) != len(job_ids):
+        raise RuntimeError(f"{len(job_ids) - len(jobs)} job rows missing")
+    return jobs
+
+
+def measure_concurrency(app: App, photo_of: Callable[[], bytes], label: str) -> list[Row]:
+    """b) 64 simultaneous uploads, one connection each, to a provider that takes 5 s."""
+    photos = [photo_of() for _ in range(CONCURRENT)]
+    split: list[int] = []
+    outcomes = post_at_once(
+        app.ingest_url(SLOW_SLOT), photos, midway=lambda: split.extend(connections_per_worker(app))
+    )
+    succeeded = sum(1 for status, _ in outcomes if status == 200)
+    failures = sorted({status for status, _ in outcomes if status != 200})
+    latencies = sorted(seconds for _, seconds in outcomes)
+    late = sum(1 for seconds in latencies if seconds > 6)
+    return [
+        Row(
+            f"b) {CONCURRENT} at once, 5 s provider, {label}",
+            f"{CONCURRENT}/{CONCURRENT} ok, wall <= 6 s",
+            f"{succeeded}/{CONCURRENT} ok{f' (failed: {failures})' if failures else ''}, "
+            f"wall {latencies[-1]:.2f} s (first {latencies[0]:.2f} s, {late} over 6 s; "
+            f"connections per worker {'/'.join(map(str, split)) or 'n/a'})",
+            succeeded == CONCURRENT and latencies[-1] <= 6,
+        )
+    ]
+
+
+def post_at_once(
+    url: str, photos: list[bytes], midway: Callable[[], None]
+) -> list[tuple[int, float]]:
+    """Each photo on its own connection, all released together: (status, seconds) per upload,
+    0 for a broken connection. ``midway`` runs a while after the release."""
+    census = threading.Timer(SPLIT_CENSUS_SECONDS, midway)
+    released: list[float] = []
+
+    def release() -> None:
+        released.append(time.monotonic())
+        census.start()
+
+    barrier = threading.Barrier(len(photos), action=release)
+    outcomes: list[tuple[int, float]] = []
+
+    def post(photo: bytes) -> None:
+        barrier.wait()
+        try:
+            status = upload(url, photo).status
+        except OSError:
+            status = 0
+        outcomes.append((status, time.monotonic() - released[0]))
+
+    threads = [threading.Thread(target=post, args=(photo,)) for photo in photos]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    census.cancel()
+    return outcomes
+
+
+def connections_per_worker(app: App) -> list[int]:
+    """How many client connections each worker holds: a worker accepts more than it has threads
+    for, and those wait while the other worker may have idle threads."""
+    port = int(app.url.rsplit(":", 1)[1])
+    counts = [
+        sum(
+            1
+            for connection in worker.net_connections(kind="tcp")
+            if connection.laddr.port == port and connection.status == psutil.CONN_ESTABLISHED
+        )
+        for worker in psutil.Process(app.process.pid).children()
+    ]
+    return sorted(counts, reverse=True)
+
+
+def measure_upload_memory(app: App, photo: bytes) -> list[Row]:
+    """c) a worker's resident memory while it takes one ~19.5 MB upload."""
+    master = psutil.Process(app.process.pid)
+    (worker,) = master.children()
+    url = app.ingest_url(LARGE_SLOT)
+    for _ in range(2):
+        expect_ok(upload(url, small_photo()))
+    baseline = worker.memory_info().rss
+    with sample_peak_rss(worker) as peak:
+        expect_ok(upload(url, photo))
+    increase = peak() - baseline
+    return [
+        Row(
+            f"c) worker RSS, one {len(photo) / MIB:.1f} MiB upload",
+            "increase <= 2x upload",
+            f"{baseline / MIB:.0f} -> {peak() / MIB:.0f} MiB, +{increase / MIB:.1f} MiB "
+            f"= {increase / len(photo):.2f}x upload",
+            increase <= 2 * len(photo),
+        )
+    ]
+
+
+@contextmanager
+def sample_peak_rss(process: psutil.Process) -> Iterator[Callable[[], int]]:
+    peak = process.memory_info().rss
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.wait(RSS_SAMPLE_SECONDS):
+            peak = max(peak, process.memory_info().rss)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield lambda: peak
+    finally:
+        time.sleep(5 * RSS_SAMPLE_SECONDS)
+        stop.set()
+        sampler.join()
+
+
+def expect_ok(answer: BoothResponse) -> BoothResponse:
+    if answer.status != 200:
+        raise RuntimeError(f"upload answered {answer.status}: {answer.body[:300]!r}")
+    return answer
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def percentiles(values: list[float]) -> str:
+    return f"p50 {percentile(values, 50):.0f} ms, p95 {percentile(values, 95):.0f} ms"
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def print_table(rows: list[Row], out: IO[str] = sys.stdout) -> None:
+    verdicts = {True: "met", False: "MISSED", None: "info"}
+    headers = ("measurement", "target", "measured", "")
+    cells = [headers, *((r.measurement, r.target, r.measured, verdicts[r.met]) for r in rows)]
+    widths = [max(len(row[column]) for row in cells) for column in range(len(headers))]
+    lines = [
+        " | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in cells
+    ]
+    lines.insert(1, "-+-".join("-" * width for width in widths))
+    print("\n" + "\n".join(lines), file=out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
