@@ -7,6 +7,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +17,8 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy.orm import Session
 
 from app.config import Config
+from app.db import utcnow
+from app.ingest.models import Job
 from app.media.images import PreparedImage, decode_image
 from app.providers.base import (
     Deadline,
@@ -576,4 +579,26 @@ def test_no_key_is_503_provider_not_configured(live_server, http, jpeg, db_sessi
     assert_error(
         post_photo(http, ingest_url(live_server.url), jpeg), 503, "provider_not_configured"
     )
+    assert gemini.calls == []
+
+
+def test_provider_limit_reached_on_another_slot_is_429_provider_busy(
+    live_server, http, jpeg, db_session, config, gemini
+):
+    save_settings(db_session, config, {"provider_concurrency": 1}, "tests")
+    use_gemini(db_session)
+    db_session.add(
+        Job(
+            id="g" * 22,
+            slot_id="slot-002",
+            source="ingest",
+            status="pending",
+            provider="gemini",
+            deadline_at=utcnow() + timedelta(seconds=30),
+        )
+    )
+    db_session.commit()
+    response = post_photo(http, ingest_url(live_server.url), jpeg)
+    assert_error(response, 429, "provider_busy")
+    assert int(response.headers["Retry-After"]) > 0
     assert gemini.calls == []
