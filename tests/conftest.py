@@ -118,15 +118,14 @@ def make_config(database_url: str, media_root: Path) -> Callable[..., Config]:
     """The test's config with ``overrides`` (provider keys and base URLs of the fakes…)."""
 
     def make(**overrides: Any) -> Config:
-        return Config(
-            database_url=database_url,
-            media_root=media_root,
-            secret_key="test-secret-key",
-            log_level="WARNING",
-            threads=8,
-            _env_file=None,
-            **overrides,
-        )
+        values: dict[str, Any] = {
+            "database_url": database_url,
+            "media_root": media_root,
+            "secret_key": "test-secret-key",
+            "log_level": "WARNING",
+            "threads": 8,
+        }
+        return Config(_env_file=None, **{**values, **overrides})
 
     return make
 
