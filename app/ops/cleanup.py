@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -52,9 +52,11 @@ INTERRUPTED_MESSAGE = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass
 class CleanupSummary:
-    """What one run did (or, in a dry run, would do). ``bytes_freed`` covers every removed file."""
+    """What one run did (or, in a dry run, would do). ``bytes_freed`` covers every removed file.
+
+    A run counts into its own instance as it goes."""
 
     expired_results: int = 0
     bytes_freed: int = 0
@@ -167,23 +169,6 @@ def cleanup_lock(session: Session) -> Iterator[bool]:
                 )
 
 
-@dataclass
-class _Tally:
-    """The counters of a run in progress; frozen into a ``CleanupSummary`` at the end."""
-
-    expired_results: int = 0
-    bytes_freed: int = 0
-    temp_removed: int = 0
-    orphans_removed: int = 0
-    interrupted: int = 0
-    pruned_telegram_updates: int = 0
-    pruned_login_attempts: int = 0
-    pruned_rate_counters: int = 0
-    pruned_pending_photos: int = 0
-    pruned_jobs: int = 0
-    errors: int = 0
-
-
 class _Run:
     def __init__(
         self,
@@ -200,11 +185,11 @@ class _Run:
         self.now = now
         self.dry_run = dry_run
         self.batch_size = batch_size
-        self.tally = _Tally()
+        self.tally = CleanupSummary(dry_run=dry_run)
         self.failed_jobs: set[str] = set()
 
     def summary(self, seconds: float) -> CleanupSummary:
-        return CleanupSummary(**asdict(self.tally), dry_run=self.dry_run, seconds=seconds)
+        return replace(self.tally, seconds=seconds)
 
     def finish_batch(self) -> None:
         if self.dry_run:
