@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 from typing import IO
 
 import structlog
-from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from app.config import Config
 from app.db import utcnow
+from app.ingest.admission import admit
 from app.ingest.errors import IngestError
 from app.ingest.ids import new_job_id
 from app.ingest.models import Job
@@ -42,9 +42,6 @@ from app.settings.service import RuntimeSettings
 from app.slots.models import Slot
 
 log = structlog.get_logger(__name__)
-
-RETRY_AFTER_SECONDS = 5
-WAIT_POLL_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -177,103 +174,6 @@ def load_templates(store: MediaStore, slot: Slot, max_pixels: int) -> list[Prepa
         with store.path(template.path).open("rb") as file:
             templates.append(decode_image(file, template.mime, max_pixels, slot.max_side))
     return templates
-
-
-def admit(
-    session: Session,
-    runtime: RuntimeSettings,
-    job: Job,
-    provider: Provider,
-    request: IngestRequest,
-) -> Job | None:
-    """Insert ``job`` as pending if the slot and provider have room, or find the job it repeats.
-
-    Runs under transaction-scoped advisory locks (slot, then provider) so the counts hold across
-    every process and host. A pending job whose deadline passed no longer counts: its process
-    died, and the cleanup marks it ``interrupted`` later. Returns a finished job to replay.
-    """
-    while True:
-        now = utcnow()
-        _lock(session, f"ingest:slot:{job.slot_id}")
-        original = find_original(session, runtime, job, request, now)
-        if original is not None and original.status == "done":
-            session.commit()
-            return original
-        if original is not None:
-            session.commit()
-            wait_for(session, original, request.deadline)
-            continue
-        if _pending_count(session, Job.slot_id == job.slot_id, now) >= runtime.slot_concurrency:
-            session.rollback()
-            raise IngestError("slot_busy", retry_after=RETRY_AFTER_SECONDS)
-        if provider.calls_out:
-            _lock(session, f"ingest:provider:{provider.name}")
-            busy = _pending_count(session, Job.provider == provider.name, now)
-            if busy >= runtime.provider_concurrency:
-                session.rollback()
-                raise IngestError("provider_busy", retry_after=RETRY_AFTER_SECONDS)
-        job.started_at = now
-        session.add(job)
-        session.commit()
-        session.expunge(job)
-        log.info("ingest.admitted", slot_id=job.slot_id, provider=job.provider)
-        return None
-
-
-def find_original(
-    session: Session, runtime: RuntimeSettings, job: Job, request: IngestRequest, now: datetime
-) -> Job | None:
-    """The live job this request repeats: same Idempotency-Key, or (booth) the same bytes."""
-    matches = []
-    if request.idempotency_key:
-        matches.append(Job.idempotency_key == request.idempotency_key)
-    if request.dedupe_by_content and runtime.dedupe_window_minutes:
-        matches.append(
-            (Job.input_sha256 == job.input_sha256)
-            & (Job.source == "ingest")
-            & (Job.created_at > now - timedelta(minutes=runtime.dedupe_window_minutes))
-        )
-    if not matches:
-        return None
-    statement = (
-        select(Job)
-        .where(Job.slot_id == job.slot_id, or_(*matches))
-        .where(
-            ((Job.status == "pending") & (Job.deadline_at > now))
-            | ((Job.status == "done") & (Job.cleaned_at.is_(None)) & (Job.result_expires_at > now))
-        )
-        .order_by(Job.created_at.desc())
-        .limit(1)
-    )
-    return session.scalars(statement).first()
-
-
-def wait_for(session: Session, original: Job, deadline: Deadline) -> None:
-    """Wait while ``original`` is pending, within this request's own deadline."""
-    while True:
-        session.refresh(original)
-        if original.status != "pending" or original.deadline_at <= utcnow():
-            session.commit()
-            return
-        session.commit()
-        if not deadline.fits(WAIT_POLL_SECONDS):
-            raise IngestError(
-                "timeout", f"An identical request (job {original.id}) is still being processed."
-            )
-        time.sleep(WAIT_POLL_SECONDS)
-
-
-def _lock(session: Session, key: str) -> None:
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
-
-
-def _pending_count(session: Session, condition: object, now: datetime) -> int:
-    statement = select(func.count()).where(
-        Job.status == "pending",
-        Job.deadline_at > now,
-        condition,  # type: ignore[arg-type]
-    )
-    return session.scalar(statement) or 0
 
 
 def replay(store: MediaStore, original: Job) -> IngestResult:
