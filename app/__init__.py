@@ -6,9 +6,13 @@ import tempfile
 from typing import IO, cast
 
 import requests
-from flask import Flask, Request, current_app
+from flask import Flask, current_app
+from htmx_flask import Htmx
+from htmx_flask.requests import HtmxAwareRequest
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import db, errors, i18n
+from app.auth.guard import csrf
 from app.config import PROJECT_ROOT, Config
 from app.media.storage import MediaStore
 from app.ops import logs
@@ -17,8 +21,9 @@ from app.ops.connection import CloseOnRefusal
 SPOOL_IN_MEMORY_BYTES = 512 * 1024
 
 
-class SpoolingRequest(Request):
-    """Uploads go to unnamed files on the media volume's temp folder (never whole into memory)."""
+class SpoolingRequest(HtmxAwareRequest):  # type: ignore[misc]
+    """Uploads go to unnamed files on the media volume's temp folder (never whole into memory);
+    ``request.htmx`` tells an htmx partial request from a full page load."""
 
     def _get_file_stream(
         self,
@@ -42,13 +47,19 @@ def create_app(config: Config | None = None) -> Flask:
         raise RuntimeError("SECRET_KEY is not set (photochanger serve generates one locally).")
 
     app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"))
+    Htmx(app)
     app.request_class = SpoolingRequest
     app.config.update(
         SECRET_KEY=config.secret_key,
         MAX_CONTENT_LENGTH=config.max_upload_bytes + 512 * 1024,
         DB_POOL_SIZE=min(config.threads, 20),
+        SESSION_COOKIE_NAME="photochanger_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.public_base_is_https,
+        PERMANENT_SESSION_LIFETIME=12 * 3600,
+        WTF_CSRF_CHECK_DEFAULT=False,
+        WTF_CSRF_TIME_LIMIT=None,
         JSON_SORT_KEYS=False,
     )
     store = MediaStore(config.media_root)
@@ -62,15 +73,45 @@ def create_app(config: Config | None = None) -> Flask:
     db.init_app(app, config.database_url)
     i18n.init_app(app)
     errors.init_app(app)
+    csrf.init_app(app)
+    register_blueprints(app)
 
+    app.wsgi_app = CloseOnRefusal(app.wsgi_app)  # type: ignore[method-assign]
+    if config.proxy_hops:
+        hops = config.proxy_hops
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
+    return app
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.api import docs_bp
+    from app.auth import routes as auth
     from app.ingest.routes import bp as ingest_bp
     from app.ops.health import bp as health_bp
     from app.public.provider_media import bp as provider_media_bp
     from app.public.routes import bp as public_bp
+    from app.settings import api as settings_api
+    from app.settings import routes as settings
+    from app.slots import api as slots_api
+    from app.slots import routes as slots
+    from app.stats import api as stats_api
+    from app.stats import routes as stats
 
-    app.register_blueprint(ingest_bp)
-    app.register_blueprint(public_bp)
-    app.register_blueprint(provider_media_bp)
-    app.register_blueprint(health_bp)
-    app.wsgi_app = CloseOnRefusal(app.wsgi_app)  # type: ignore[method-assign]
-    return app
+    for blueprint in (
+        ingest_bp,
+        public_bp,
+        provider_media_bp,
+        health_bp,
+        auth.bp,
+        auth.api_bp,
+        docs_bp,
+        slots.bp,
+        slots_api.bp,
+        settings.bp,
+        settings_api.bp,
+        stats.bp,
+        stats_api.bp,
+    ):
+        app.register_blueprint(blueprint)

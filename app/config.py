@@ -7,6 +7,8 @@ environment only provides their initial values.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from pathlib import Path
 from typing import Any
@@ -66,6 +68,8 @@ class Config(BaseSettings):
     threads: int = Field(64, ge=1)
     log_level: str = "INFO"
     metrics_token: str | None = None
+    proxy_hops: int = Field(0, ge=0, le=5)
+    """How many reverse proxies (nginx…) stand in front; their X-Forwarded-* headers are trusted."""
 
     @model_validator(mode="before")
     @classmethod
@@ -81,6 +85,18 @@ class Config(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * 1024 * 1024
+
+    @property
+    def jwt_key(self) -> str:
+        """JWT_SIGNING_KEY, or a key derived from SECRET_KEY so every process agrees on it."""
+        if self.jwt_signing_key:
+            return self.jwt_signing_key
+        secret = (self.secret_key or "").encode()
+        return hmac.new(secret, b"photochanger api tokens", hashlib.sha256).hexdigest()
+
+    @property
+    def public_base_is_https(self) -> bool:
+        return (self.public_base_url or "").startswith("https://")
 
     @property
     def local_state_dir(self) -> Path:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import structlog
 from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 JSON_PREFIXES = ("/api/", "/public/", "/ingest/", "/healthz", "/telegram/")
@@ -17,6 +19,16 @@ def _wants_json() -> bool:
 
 
 def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_refused(error: CSRFError) -> tuple[Response | str, int]:
+        log.warning("http.csrf_refused", reason=error.description)
+        message = _(
+            "This form is out of date (the session changed). Reload the page and try again."
+        )
+        if request.headers.get("HX-Request"):
+            return f'<p class="form-error" role="alert">{escape(message)}</p>', 400
+        return render_template("error.html", title=_("Form expired"), message=message), 400
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response | str, int]:
         status = error.code or 500

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import requests
 from flask import Flask
+from playwright.sync_api import Browser, Page, sync_playwright
 from pytest_postgresql.janitor import DatabaseJanitor
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -26,7 +27,13 @@ from app import create_app
 from app.config import PROJECT_ROOT, Config
 from app.db import make_engine, upgrade_database
 from app.settings.service import save_settings
-from tests.support import INGEST_PASSWORD, make_image_bytes
+from tests.support import (
+    ADMIN_PASSWORD,
+    ADMIN_USERNAME,
+    INGEST_PASSWORD,
+    AdminClient,
+    make_image_bytes,
+)
 
 TEMPLATE_DB = "photochanger_template"
 _database_numbers = itertools.count(1)
@@ -272,3 +279,86 @@ def start_gunicorn(gunicorn_env: dict[str, str]) -> Iterator[Callable[..., Gunic
 @pytest.fixture
 def jpeg() -> bytes:
     return make_image_bytes()
+
+
+@pytest.fixture
+def admin_account(db_session: Session) -> str:
+    from app.auth.service import create_admin
+
+    create_admin(db_session, ADMIN_USERNAME, ADMIN_PASSWORD)
+    return ADMIN_USERNAME
+
+
+@pytest.fixture
+def admin_http(live_server: LiveServer, admin_account: str) -> Iterator[AdminClient]:
+    """A logged-in admin talking to the live server (cookie session + CSRF token)."""
+    client = AdminClient(live_server.url)
+    client.login()
+    yield client
+    client.session.close()
+
+
+@pytest.fixture
+def api_token(live_server: LiveServer, admin_account: str) -> str:
+    response = requests.post(
+        f"{live_server.url}/api/login",
+        json={"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+@pytest.fixture
+def api_http(api_token: str) -> Iterator[requests.Session]:
+    """A requests session sending the admin's bearer token; prefix paths with live_server.url."""
+    with requests.Session() as session:
+        session.headers["Authorization"] = f"Bearer {api_token}"
+        yield session
+
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium driven by Playwright (scripts/test.sh installs it when missing)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
+    """A fresh browser tab (own cookies) on the live server, in Russian like a default visitor."""
+    context = browser.new_context(base_url=live_server.url, locale="ru-RU")
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+@pytest.fixture
+def admin_page(page: Page, admin_account: str) -> Page:
+    """A browser tab with the admin logged in through the login form, on the dashboard."""
+    page.goto("/admin/login")
+    page.fill("input[name=username]", ADMIN_USERNAME)
+    page.fill("input[name=password]", ADMIN_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/admin/")
+    return page

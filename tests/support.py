@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -88,3 +89,55 @@ def only_job(db_session: Session) -> Job:
     jobs = db_session.scalars(select(Job)).all()
     assert len(jobs) == 1
     return jobs[0]
+
+
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD = "admin-secret-123"
+CSRF_FIELD = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+class AdminClient:
+    """A logged-in admin's browser session over real HTTP: cookie, CSRF token, htmx headers."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.session = requests.Session()
+        self.csrf_token = ""
+
+    def login(self, username: str = ADMIN_USERNAME, password: str = ADMIN_PASSWORD) -> None:
+        page = self.session.get(f"{self.base_url}/admin/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token, "login form has no CSRF field"
+        response = self.session.post(
+            f"{self.base_url}/admin/login",
+            data={"username": username, "password": password, "csrf_token": token.group(1)},
+            allow_redirects=False,
+        )
+        assert response.status_code == 302, response.text
+        self.refresh_csrf()
+
+    def refresh_csrf(self) -> None:
+        page = self.session.get(f"{self.base_url}/admin/")
+        found = CSRF_FIELD.search(page.text)
+        assert found, "admin layout has no csrf-token meta tag"
+        self.csrf_token = found.group(1)
+
+    def get(self, path: str, htmx: bool = False, **kwargs: Any) -> requests.Response:
+        return self.session.get(self.base_url + path, headers=self._headers(htmx), **kwargs)
+
+    def post(self, path: str, htmx: bool = False, **kwargs: Any) -> requests.Response:
+        """A state-changing request with the CSRF token sent as htmx does (header)."""
+        return self.request("POST", path, htmx=htmx, **kwargs)
+
+    def request(
+        self, method: str, path: str, htmx: bool = False, csrf: bool = True, **kwargs: Any
+    ) -> requests.Response:
+        headers = self._headers(htmx)
+        if csrf:
+            headers["X-CSRFToken"] = self.csrf_token
+        kwargs.setdefault("allow_redirects", False)
+        return self.session.request(method, self.base_url + path, headers=headers, **kwargs)
+
+    @staticmethod
+    def _headers(htmx: bool) -> dict[str, str]:
+        return {"HX-Request": "true"} if htmx else {}

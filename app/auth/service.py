@@ -1,10 +1,23 @@
+"""Admin accounts: creation from the CLI or first start, and the login check."""
+
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash
 
+from app.auth import throttle
 from app.auth.models import Admin
 from app.auth.passwords import generate_password, hash_password
+
+log = structlog.get_logger(__name__)
+
+_DUMMY_HASH = hash_password("no such admin")
+"""Checked for unknown usernames so they take as long as wrong passwords."""
 
 
 class AdminExists(ValueError):
@@ -39,3 +52,33 @@ def ensure_first_admin(session: Session, username: str, password: str | None) ->
     generated = None if password else generate_password(16)
     create_admin(session, username, password or generated or "")
     return generated
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    """``username`` when the login succeeded; ``locked_until`` when it was refused unchecked."""
+
+    username: str | None
+    locked_until: datetime | None = None
+
+
+def authenticate(
+    session: Session, username: str, password: str, ip: str, now: datetime
+) -> LoginOutcome:
+    """Check an admin login, counting failures per username and per IP (see ``throttle``)."""
+    locked = throttle.locked_until(session, username, ip, now)
+    if locked is not None:
+        log.warning("auth.login.failure", username=username, ip=ip, reason="locked")
+        return LoginOutcome(username=None, locked_until=locked)
+    admin = session.scalar(select(Admin).where(Admin.username == username))
+    stored_hash = admin.password_hash if admin else _DUMMY_HASH
+    valid = check_password_hash(stored_hash, password) and admin is not None
+    throttle.record_attempt(session, username, ip, success=valid, now=now)
+    if not valid or admin is None:
+        log.warning("auth.login.failure", username=username, ip=ip, reason="bad_credentials")
+        locked = throttle.locked_until(session, username, ip, now)
+        return LoginOutcome(username=None, locked_until=locked)
+    admin.last_login_at = now
+    session.commit()
+    log.info("auth.login.success", username=username, ip=ip)
+    return LoginOutcome(username=admin.username)

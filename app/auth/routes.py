@@ -1,0 +1,125 @@
+"""Admin login and logout (HTML forms) and the API's token login."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from flask import Blueprint, Response, make_response, redirect, render_template, request, session
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from pydantic import BaseModel, ConfigDict, Field
+from spectree import Response as SpecResponse
+from werkzeug.wrappers import Response as BaseResponse
+
+from app import context, db
+from app.api import ApiError, api_error, spec
+from app.auth.guard import csrf
+from app.auth.service import authenticate
+from app.auth.tokens import issue_token
+from app.db import utcnow
+
+bp = Blueprint("auth", __name__)
+api_bp = Blueprint("auth_api", __name__, url_prefix="/api")
+
+DASHBOARD_PATH = "/admin/"
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site (never ``//host`` or a full URL) is followed after login."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return DASHBOARD_PATH
+
+
+def client_ip() -> str:
+    """The caller's address (ProxyFix puts the real one here when PROXY_HOPS is set)."""
+    return request.remote_addr or "unknown"
+
+
+def locked_message(until: datetime, now: datetime) -> str:
+    minutes = max(1, round((until - now).total_seconds() / 60))
+    message: str = ngettext(
+        "Too many failed logins. Try again in %(num)d minute.",
+        "Too many failed logins. Try again in %(num)d minutes.",
+        minutes,
+    )
+    return message
+
+
+@bp.route("/admin/login", methods=["GET", "POST"])
+def login() -> BaseResponse | str | tuple[str, int]:
+    if request.method == "GET":
+        if session.get("admin"):
+            return redirect(safe_next(request.args.get("next")))
+        return render_template("auth/login.html", next=request.args.get("next", ""))
+    csrf.protect()
+    username = request.form.get("username", "").strip()
+    password = request.form.get("password", "")
+    next_path = request.form.get("next", "")
+    if not username or not password:
+        error = _("Enter your username and password.")
+        return render_template(
+            "auth/login.html", error=error, username=username, next=next_path
+        ), 400
+    now = utcnow()
+    outcome = authenticate(db.session(), username, password, request.remote_addr or "", now)
+    if outcome.username is None:
+        if outcome.locked_until is not None:
+            error, status = locked_message(outcome.locked_until, now), 429
+        else:
+            error, status = _("Wrong username or password."), 401
+        page = render_template("auth/login.html", error=error, username=username, next=next_path)
+        return page, status
+    language = session.get("lang")
+    session.clear()
+    session.permanent = True
+    session["admin"] = outcome.username
+    if language:
+        session["lang"] = language
+    return redirect(safe_next(next_path))
+
+
+@bp.post("/admin/logout")
+def logout() -> BaseResponse:
+    csrf.protect()
+    language = session.get("lang")
+    session.clear()
+    if language:
+        session["lang"] = language
+    return redirect("/admin/login")
+
+
+class LoginRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the scheme's name
+    expires_in: int
+
+
+@api_bp.post("/login")
+@spec.validate(
+    json=LoginRequest,
+    resp=SpecResponse(HTTP_200=TokenResponse, HTTP_401=ApiError, HTTP_429=ApiError),
+    tags=["auth"],
+)
+def api_login(json: LoginRequest) -> Response:
+    now = utcnow()
+    outcome = authenticate(
+        db.session(), json.username, json.password, request.remote_addr or "", now
+    )
+    if outcome.username is None:
+        if outcome.locked_until is not None:
+            retry_after = max(1, int((outcome.locked_until - now).total_seconds()))
+            message = locked_message(outcome.locked_until, now)
+            return api_error(429, "login_throttled", message, **{"Retry-After": str(retry_after)})
+        return api_error(401, "invalid_credentials", _("Wrong username or password."))
+    token = issue_token(context.config().jwt_key, outcome.username, now)
+    body = TokenResponse(access_token=token.access_token, expires_in=token.expires_in)
+    return make_response(body.model_dump(mode="json"))
