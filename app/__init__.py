@@ -90,12 +90,14 @@ def register_blueprints(app: Flask) -> None:
     from app.auth import routes as auth
     from app.ingest.routes import bp as ingest_bp
     from app.ops.health import bp as health_bp
+    from app.public.gallery import bp as gallery_bp
     from app.public.provider_media import bp as provider_media_bp
     from app.public.routes import bp as public_bp
     from app.settings import api as settings_api
     from app.settings import routes as settings
     from app.slots import api as slots_api
     from app.slots import routes as slots
+    from app.slots import tools as slot_tools
     from app.stats import api as stats_api
     from app.stats import routes as stats
 
@@ -103,12 +105,15 @@ def register_blueprints(app: Flask) -> None:
         ingest_bp,
         public_bp,
         provider_media_bp,
+        gallery_bp,
         health_bp,
         auth.bp,
         auth.api_bp,
         docs_bp,
         slots.bp,
         slots_api.bp,
+        slot_tools.bp,
+        slot_tools.api_bp,
         settings.bp,
         settings_api.bp,
         stats.bp,

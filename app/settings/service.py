@@ -30,6 +30,8 @@ class RuntimeSettings(BaseModel):
     dedupe_window_minutes: int = Field(10, ge=0, le=1440)
     telegram_daily_limit: int = Field(10, ge=0, le=10_000)
     telegram_admin_ids: list[int] = Field(default_factory=list)
+    telegram_bot_username: str | None = None
+    """Learnt from the Bot API's getMe; None until a bot token has been checked."""
     ingest_password_hash: str | None = None
     ingest_password_updated_at: datetime | None = None
     ingest_password_updated_by: str | None = None
