@@ -2,19 +2,24 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, make_response, render_template, request, send_file
 from flask_babel import gettext as _
+from spectree import Response as SpecResponse
 
 from app import context, db
+from app.api import ApiError, spec
 from app.public.display import describe_expiry
-from app.public.links import result_links
+from app.public.links import result_links, telegram_result_link
+from app.public.qr import qr_svg
 from app.public.service import (
     JobNotFound,
     LiveResult,
+    PublicJob,
     ResultExpired,
     ResultNotFound,
     find_job,
     find_live_result,
     public_job_view,
 )
+from app.settings.service import load_settings
 
 bp = Blueprint("public", __name__)
 
@@ -47,19 +52,27 @@ def result_preview(job_id: str) -> Response:
 @bp.get("/r/<job_id>")
 @bp.get("/r/<path:job_id>")
 def result_page(job_id: str) -> Response:
-    result = find_live_result(db.session(), context.media_store(), job_id)
+    session = db.session()
+    result = find_live_result(session, context.media_store(), job_id)
+    links = result_links(result.job_id)
+    bot_username = load_settings(session, context.config()).telegram_bot_username
     page = render_template(
         "public/result.html",
-        links=result_links(result.job_id),
+        links=links,
         expiry=describe_expiry(result.expires_at, result.seconds_left()),
+        qr=qr_svg(links.page),
+        telegram_link=telegram_result_link(bot_username, result.job_id),
     )
     return no_store(make_response(page))
 
 
 @bp.get("/api/jobs/<job_id>")
+@spec.validate(resp=SpecResponse(HTTP_200=PublicJob, HTTP_404=ApiError), tags=["jobs"])
 def job_status(job_id: str) -> Response:
+    """A job's status and result links, for anyone holding its id (no token needed)."""
     job = find_job(db.session(), job_id)
-    return no_store(jsonify(public_job_view(job, result_links(job.id))))
+    view = public_job_view(job, result_links(job.id))
+    return no_store(make_response(view.model_dump(mode="json")))
 
 
 @bp.after_request

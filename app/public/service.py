@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, TypedDict
+from typing import Literal
 
+from pydantic import BaseModel
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -14,8 +16,12 @@ from app.ingest.ids import is_job_id
 from app.ingest.models import Job
 from app.media.images import EXTENSION_BY_MIME
 from app.media.storage import MediaStore
+from app.slots.models import Slot, slot_ids
 
 ResultState = Literal["live", "expired", "none"]
+
+GALLERY_SOURCES = ("ingest",)
+"""Only booth photos are shown in galleries: a Telegram chat or an admin's test run is private."""
 
 
 class JobNotFound(Exception):
@@ -27,6 +33,10 @@ class ResultNotFound(Exception):
 
 
 class ResultExpired(Exception):
+    pass
+
+
+class GalleryNotFound(Exception):
     pass
 
 
@@ -54,7 +64,9 @@ class ResultLinks:
     preview: str
 
 
-class PublicJobView(TypedDict):
+class PublicJob(BaseModel):
+    """What anyone holding the job id may read: no client metadata, no hashes, no messages."""
+
     job_id: str
     slot_id: str
     source: str
@@ -62,15 +74,22 @@ class PublicJobView(TypedDict):
     failure_reason: str | None
     provider: str
     model: str | None
-    created_at: str | None
-    finished_at: str | None
+    created_at: datetime | None
+    finished_at: datetime | None
     duration_ms: int | None
     result_mime: str | None
-    result_expires_at: str | None
+    result_expires_at: datetime | None
     result_available: bool
     result_url: str | None
     preview_url: str | None
     page_url: str | None
+
+
+@dataclass(frozen=True)
+class GalleryItem:
+    job_id: str
+    slot_id: str
+    slot_name: str
 
 
 def result_state(job: Job, now: datetime) -> ResultState:
@@ -115,28 +134,61 @@ def find_live_result(
     )
 
 
-def public_job_view(job: Job, links: ResultLinks, now: datetime | None = None) -> PublicJobView:
-    """What anyone holding the job id may read: no client metadata, no hashes, no messages."""
+def public_job_view(job: Job, links: ResultLinks, now: datetime | None = None) -> PublicJob:
     available = result_state(job, now or utcnow()) == "live"
-    return {
-        "job_id": job.id,
-        "slot_id": job.slot_id,
-        "source": job.source,
-        "status": job.status,
-        "failure_reason": job.failure_reason,
-        "provider": job.provider,
-        "model": job.model,
-        "created_at": _iso(job.created_at),
-        "finished_at": _iso(job.finished_at),
-        "duration_ms": job.duration_ms,
-        "result_mime": job.result_mime,
-        "result_expires_at": _iso(job.result_expires_at),
-        "result_available": available,
-        "result_url": links.file if available else None,
-        "preview_url": links.preview if available else None,
-        "page_url": links.page if available else None,
-    }
+    return PublicJob(
+        job_id=job.id,
+        slot_id=job.slot_id,
+        source=job.source,
+        status=job.status,
+        failure_reason=job.failure_reason,
+        provider=job.provider,
+        model=job.model,
+        created_at=_utc(job.created_at),
+        finished_at=_utc(job.finished_at),
+        duration_ms=job.duration_ms,
+        result_mime=job.result_mime,
+        result_expires_at=_utc(job.result_expires_at),
+        result_available=available,
+        result_url=links.file if available else None,
+        preview_url=links.preview if available else None,
+        page_url=links.page if available else None,
+    )
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat() if value else None
+def _utc(value: datetime | None) -> datetime | None:
+    return value.astimezone(UTC) if value else None
+
+
+def find_public_slot(session: Session, slot_id: str) -> Slot:
+    """A slot whose gallery is public; unknown and private slots look the same to guests."""
+    slot = session.get(Slot, slot_id) if slot_id in slot_ids() else None
+    if slot is None or not slot.public_gallery:
+        raise GalleryNotFound(slot_id)
+    return slot
+
+
+def live_results(
+    session: Session, now: datetime, limit: int, slot_id: str | None = None
+) -> list[GalleryItem]:
+    """The newest live booth results (of one slot, or of all), newest first."""
+    query = (
+        select(Job.id, Job.slot_id, Slot.display_name)
+        .join(Slot, Slot.slot_id == Job.slot_id)
+        .where(
+            Job.status == "done",
+            Job.source.in_(GALLERY_SOURCES),
+            Job.result_path.is_not(None),
+            Job.result_mime.is_not(None),
+            Job.cleaned_at.is_(None),
+            Job.result_expires_at > now,
+        )
+        .order_by(Job.created_at.desc())
+        .limit(limit)
+    )
+    if slot_id is not None:
+        query = query.where(Job.slot_id == slot_id)
+    return [
+        GalleryItem(job_id=job_id, slot_id=slot, slot_name=name)
+        for job_id, slot, name in session.execute(query)
+    ]

@@ -9,12 +9,16 @@ from pathlib import Path
 
 import pytest
 import requests
+import segno
 from PIL import Image
+from playwright.sync_api import Page
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from app.config import Config
 from app.db import utcnow
 from app.ingest.models import Job
+from app.settings.service import save_settings
 from tests.conftest import LiveServer
 from tests.support import ingest_url, make_image_bytes, post_photo
 
@@ -337,6 +341,65 @@ def test_result_page_of_an_expired_job_is_an_english_410_page_with_lang_en(
     assert "This photo has expired" in response.text
 
 
+def qr_modules(markup: str) -> str:
+    """The dark modules of the (first) QR code in ``markup``, as segno draws them."""
+    path = re.search(r'<path class="qrline"[^>]*\sd="([^"]+)"', markup)
+    assert path, markup[:300]
+    return path.group(1)
+
+
+def test_result_page_has_a_qr_code_of_its_own_url(live_server, http, job_id):
+    response = http.get(page_url(live_server, job_id), params={"lang": "en"})
+    expected = segno.make(page_url(live_server, job_id), error="m").svg_inline()
+    assert "<svg" in response.text
+    assert qr_modules(response.text) == qr_modules(expected)
+
+
+@pytest.mark.usefixtures("app")  # saves the ingest password
+def test_result_page_qr_code_uses_the_public_base_url(make_config):
+    from app import create_app
+
+    app = create_app(make_config(public_base_url="https://photos.example.org"))
+    server = LiveServer(app)
+    try:
+        job = ingest(server, requests.Session(), make_image_bytes()).headers["X-Job-Id"]
+        response = requests.get(page_url(server, job), timeout=10)
+    finally:
+        server.stop()
+        app.extensions["db_engine"].dispose()
+    expected = segno.make(f"https://photos.example.org/r/{job}", error="m").svg_inline()
+    assert qr_modules(response.text) == qr_modules(expected)
+
+
+def test_result_page_has_no_telegram_button_while_no_bot_is_configured(live_server, http, job_id):
+    response = http.get(page_url(live_server, job_id))
+    assert "data-telegram-link" not in response.text
+    assert "t.me" not in response.text
+
+
+def test_result_page_links_to_the_bot_once_it_is_configured(
+    live_server, http, db_session, config: Config, job_id
+):
+    save_settings(db_session, config, {"telegram_bot_username": "PhotoBoothBot"}, "tests")
+    response = http.get(page_url(live_server, job_id), params={"lang": "en"})
+    assert f'href="https://t.me/PhotoBoothBot?start=r_{job_id}"' in response.text
+    assert "Get it in Telegram" in response.text
+
+
+def test_result_page_shows_the_qr_code_on_wide_screens_only(live_server, page: Page, job_id):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/r/{job_id}")
+    assert page.locator("img.result").is_visible()
+    assert not page.locator("[data-qr]").is_visible()
+    page.set_viewport_size({"width": 1280, "height": 800})
+    qr = page.locator("[data-qr] svg")
+    assert qr.is_visible()
+    box = qr.bounding_box()
+    assert box
+    assert box["width"] >= 120
+    assert box["y"] + box["height"] <= 800
+
+
 # --- the job status API ------------------------------------------------------------------------
 
 
@@ -392,3 +455,16 @@ def test_job_api_for_an_unknown_job_is_404_json(live_server, http):
 def test_job_api_is_not_stored_by_caches(live_server, http, job_id):
     response = http.get(f"{live_server.url}/api/jobs/{job_id}")
     assert "no-store" in response.headers["Cache-Control"]
+
+
+def test_job_api_is_documented_in_openapi_without_a_token(live_server, http):
+    document = http.get(f"{live_server.url}/api/openapi.json").json()
+    operation = document["paths"]["/api/jobs/{job_id}"]["get"]
+    assert operation["tags"] == ["jobs"]
+    assert not operation.get("security")
+    assert set(operation["responses"]) >= {"200", "404"}
+    ok_schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ok_schema["$ref"].endswith("/PublicJob")
+    fields = document["components"]["schemas"]["PublicJob"]["properties"]
+    assert "client_meta" not in fields
+    assert {"job_id", "status", "result_available", "page_url"} <= set(fields)

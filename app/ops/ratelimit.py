@@ -1,0 +1,49 @@
+"""Fixed-window request counters in PostgreSQL, so every process and host counts together.
+
+Windows are aligned to the epoch (a 60 s window starts on the full minute). The cleanup prunes
+windows older than 48 hours.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from app.ops.models import RateCounter
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    allowed: bool
+    count: int
+    """This window's hits so far, this one included."""
+    retry_after: int
+    """Whole seconds until the window ends and the count starts again (at least 1)."""
+
+
+def window_start(now: datetime, window_seconds: int) -> datetime:
+    epoch = int(now.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % window_seconds, UTC)
+
+
+def hit(session: Session, key: str, limit: int, window_seconds: int, now: datetime) -> RateDecision:
+    """Count one hit for ``key`` and commit; allowed while the window's count is ≤ ``limit``."""
+    start = window_start(now, window_seconds)
+    statement = (
+        insert(RateCounter)
+        .values(key=key, window_start=start, count=1)
+        .on_conflict_do_update(
+            index_elements=[RateCounter.key, RateCounter.window_start],
+            set_={"count": RateCounter.count + 1},
+        )
+        .returning(RateCounter.count)
+    )
+    count = session.execute(statement).scalar_one()
+    session.commit()
+    window_end = start + timedelta(seconds=window_seconds)
+    retry_after = max(1, math.ceil((window_end - now).total_seconds()))
+    return RateDecision(allowed=count <= limit, count=count, retry_after=retry_after)
