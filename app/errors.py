@@ -34,7 +34,13 @@ def init_app(app: Flask) -> None:
         status = error.code or 500
         reason = (error.name or "error").lower().replace(" ", "_")
         if _wants_json():
-            return jsonify(status="error", failure_reason=reason, message=error.description), status
+            response = jsonify(status="error", failure_reason=reason, message=error.description)
+            response.headers.extend(
+                (name, value)
+                for name, value in error.get_headers()
+                if name.lower() != "content-type"  # e.g. Allow on 405, WWW-Authenticate on 401
+            )
+            return response, status
         title = _("Page not found") if status == 404 else error.name
         return render_template("error.html", title=title, message=error.description), status
 

@@ -119,25 +119,62 @@ def run_cleanup(
     batch_size: int = BATCH_SIZE,
 ) -> CleanupSummary:
     """One cleanup pass as of ``now``; commits its own work batch by batch."""
+    with _locked_run(session, store, now, dry_run, batch_size) as run:
+        if run is None:
+            return CleanupSummary(skipped=True, dry_run=dry_run)
+        run.interrupt_stuck_jobs()
+        run.expire_results()
+        run.delete_old_jobs()
+        run.remove_orphans()
+        run.remove_temp()
+        run.prune_rows()
+    return run.summary()
+
+
+def run_slot_cleanup(
+    session: Session,
+    store: MediaStore,
+    slot_id: str,
+    *,
+    now: datetime,
+    batch_size: int = BATCH_SIZE,
+) -> CleanupSummary:
+    """Only the expired-results step, for one slot (the slot page's "clean expired media").
+
+    It takes the same lock as the full cleanup, so it skips while that runs (which removes this
+    slot's expired results too); live results and templates are never touched.
+    """
+    with _locked_run(session, store, now, False, batch_size, slot_id=slot_id) as run:
+        if run is None:
+            return CleanupSummary(skipped=True)
+        run.expire_results()
+    return run.summary()
+
+
+@contextmanager
+def _locked_run(
+    session: Session,
+    store: MediaStore,
+    now: datetime,
+    dry_run: bool,
+    batch_size: int,
+    slot_id: str | None = None,
+) -> Iterator[_Run | None]:
+    """A run holding the cleanup lock, or ``None`` when another cleanup holds it."""
     started = time.monotonic()
     if not store.root.is_dir():
         # A wrong MEDIA_ROOT would otherwise mark every expired result cleaned, files untouched.
         raise FileNotFoundError(f"The media root {store.root} is not a folder.")
     with cleanup_lock(session) as acquired:
         if not acquired:
-            return CleanupSummary(skipped=True, dry_run=dry_run)
+            yield None
+            return
         with ThreadPoolExecutor(REMOVE_THREADS, thread_name_prefix="cleanup") as pool:
-            run = _Run(session, store, pool, now, dry_run, batch_size)
+            run = _Run(session, store, pool, now, dry_run, batch_size, started, slot_id)
             try:
-                run.interrupt_stuck_jobs()
-                run.expire_results()
-                run.delete_old_jobs()
-                run.remove_orphans()
-                run.remove_temp()
-                run.prune_rows()
+                yield run
             finally:
                 session.rollback()
-        return run.summary(time.monotonic() - started)
 
 
 @contextmanager
@@ -178,6 +215,8 @@ class _Run:
         now: datetime,
         dry_run: bool,
         batch_size: int,
+        started: float,
+        slot_id: str | None,
     ) -> None:
         self.session = session
         self.store = store
@@ -185,11 +224,13 @@ class _Run:
         self.now = now
         self.dry_run = dry_run
         self.batch_size = batch_size
+        self.started = started
+        self.slot_id = slot_id
         self.tally = CleanupSummary(dry_run=dry_run)
         self.failed_jobs: set[str] = set()
 
-    def summary(self, seconds: float) -> CleanupSummary:
-        return replace(self.tally, seconds=seconds)
+    def summary(self) -> CleanupSummary:
+        return replace(self.tally, seconds=time.monotonic() - self.started)
 
     def finish_batch(self) -> None:
         if self.dry_run:
@@ -221,6 +262,8 @@ class _Run:
             & Job.cleaned_at.is_(None)
             & (Job.result_expires_at <= self.now)
         )
+        if self.slot_id is not None:
+            expired &= Job.slot_id == self.slot_id
         query = sa.select(Job.id, Job.result_path, Job.result_expires_at).where(expired)
         for rows in self._batches(query, Job.result_expires_at):
             cleaned = self._remove_results([(row.id, row.result_path) for row in rows])

@@ -2,12 +2,416 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+import os
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Literal
 
-from app.api import api_blueprint
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, g, make_response, render_template, request
+from flask_babel import gettext as _
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
+from spectree import Response as SpecResponse
+from sqlalchemy.orm import Session, load_only
+from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from app import context, db
+from app.api import BEARER, ApiError, FieldError, api_blueprint, spec
 from app.auth.guard import require_admin_session
+from app.db import utcnow
+from app.ingest.errors import IngestError
+from app.ingest.models import Job
+from app.ingest.service import Upload
+from app.media.images import EXTENSION_BY_MIME
+from app.media.storage import MediaStore, UnsafePath
+from app.ops.cleanup import CleanupSummary, format_bytes, run_slot_cleanup
+from app.public.links import result_links
+from app.settings.service import load_settings
+from app.slots.models import Slot, slot_ids
+from app.slots.testrun import (
+    OverridesInvalid,
+    RunReport,
+    overridden_fields,
+    parse_overrides,
+    run_test,
+    with_overrides,
+)
 
 bp = Blueprint("slot_tools", __name__, url_prefix="/admin/slots")
 bp.before_request(require_admin_session)
 
 api_bp = api_blueprint("slot_tools_api", __name__)
+
+PHOTO_FIELD = "photo"
+RECENT_LIMIT = 10
+ZIP_CHUNK_BYTES = 256 * 1024
+
+
+def get_slot(session: Session, slot_id: str) -> Slot | None:
+    return session.get(Slot, slot_id) if slot_id in slot_ids() else None
+
+
+def page_slot(session: Session, slot_id: str) -> Slot:
+    return get_slot(session, slot_id) or abort(404)
+
+
+def api_slot(session: Session, slot_id: str) -> Slot:
+    slot = get_slot(session, slot_id)
+    if slot is None:
+        raise IngestError("slot_not_found")
+    return slot
+
+
+def start_run(
+    session: Session,
+    slot: Slot,
+    upload: Upload,
+    source: str,
+    client_meta: dict[str, str] | None = None,
+) -> RunReport:
+    config = context.config()
+    runtime = load_settings(session, config)
+    session.commit()
+    return run_test(
+        session,
+        config,
+        context.media_store(),
+        runtime,
+        context.outbound(),
+        slot,
+        upload,
+        source,
+        started=g.request_started,
+        arrived_at=g.request_arrived_at,
+        client_meta=client_meta,
+    )
+
+
+def live_results(
+    session: Session, slot_id: str, now: datetime, limit: int | None = None
+) -> list[Job]:
+    """The slot's results a guest can still open (any source), newest first."""
+    statement = (
+        sa.select(Job)
+        .options(
+            load_only(
+                Job.id,
+                Job.source,
+                Job.created_at,
+                Job.finished_at,
+                Job.result_path,
+                Job.result_mime,
+                Job.result_expires_at,
+            )
+        )
+        .where(
+            Job.slot_id == slot_id,
+            Job.status == "done",
+            Job.result_path.is_not(None),
+            Job.result_mime.is_not(None),
+            Job.cleaned_at.is_(None),
+            Job.result_expires_at > now,
+        )
+        .order_by(Job.created_at.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(statement))
+
+
+# --- admin pages (htmx fragments of the slot page) ---
+
+
+@bp.post("/<slot_id>/test-run")
+def test_run(slot_id: str) -> tuple[str, int, dict[str, str]]:
+    session = db.session()
+    slot = page_slot(session, slot_id)
+    part = request.files.get(PHOTO_FIELD)
+    if part is None or not part.filename:
+        missing = _("Choose a photo to test the slot with.")
+        return render_template("slots/_tools_result.html", missing=missing), 422, {}
+    report = start_run(session, slot, Upload(part.stream, part.filename), "ui_test")
+    status = 200
+    if report.error is not None and report.error.status < 500:
+        status = report.error.status
+    page = render_template("slots/_tools_result.html", report=report)
+    return page, status, {"HX-Trigger": "testrun-done"}
+
+
+@bp.get("/<slot_id>/recent")
+def recent(slot_id: str) -> str:
+    session = db.session()
+    page_slot(session, slot_id)
+    results = live_results(session, slot_id, utcnow(), limit=RECENT_LIMIT)
+    return render_template("slots/_tools_recent.html", results=results)
+
+
+@bp.get("/<slot_id>/results.zip")
+def results_zip(slot_id: str) -> Response:
+    session = db.session()
+    page_slot(session, slot_id)
+    now = utcnow()
+    entries = zip_entries(context.media_store(), slot_id, live_results(session, slot_id, now))
+    session.commit()
+    response = Response(zip_chunks(entries), mimetype="application/zip")
+    filename = f"{slot_id}-results-{now:%Y%m%d-%H%M}.zip"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/<slot_id>/cleanup")
+def cleanup(slot_id: str) -> str:
+    session = db.session()
+    page_slot(session, slot_id)
+    summary = clean_slot(session, slot_id)
+    return render_template(
+        "slots/_tools_cleanup.html", summary=summary, freed=format_bytes(summary.bytes_freed)
+    )
+
+
+def clean_slot(session: Session, slot_id: str) -> CleanupSummary:
+    session.commit()
+    return run_slot_cleanup(session, context.media_store(), slot_id, now=utcnow())
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def page_upload_too_large(_error: RequestEntityTooLarge) -> tuple[str, int]:
+    report = RunReport(None, None, None, IngestError("payload_too_large"))
+    return render_template("slots/_tools_result.html", report=report), 413
+
+
+# --- ZIP of live results, streamed from disk ---
+
+
+@dataclass(frozen=True)
+class ZipEntry:
+    name: str
+    path: Path
+    modified: datetime
+
+
+def zip_entries(store: MediaStore, slot_id: str, jobs: Iterable[Job]) -> list[ZipEntry]:
+    """``<slot_id>/<job_id>.<ext>`` for each result's payload file."""
+    entries = []
+    for job in jobs:
+        assert job.result_path and job.result_mime
+        extension = EXTENSION_BY_MIME[job.result_mime]
+        try:
+            path = store.path(f"{job.result_path}/payload.{extension}")
+        except UnsafePath:
+            continue
+        modified = job.finished_at or job.created_at
+        entries.append(ZipEntry(f"{slot_id}/{job.id}.{extension}", path, modified))
+    return entries
+
+
+class _Sink:
+    """A write-only, unseekable file for ``zipfile`` that hands over what was written so far."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        """What was written since the last call (the local header comes with the first chunk)."""
+        data = b"".join(self.chunks)
+        self.chunks.clear()
+        return data
+
+
+def zip_chunks(entries: Iterable[ZipEntry]) -> Iterator[bytes]:
+    """A ZIP of ``entries`` (stored, not compressed: images already are), produced a chunk at a
+    time while reading each file, so memory stays flat however large the archive. A file removed
+    meanwhile (by the cleanup) is left out."""
+    sink = _Sink()
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_STORED) as archive:
+        for entry in entries:
+            try:
+                file = entry.path.open("rb")
+            except FileNotFoundError:
+                continue
+            with file:
+                info = zipfile.ZipInfo(entry.name, date_time=entry.modified.timetuple()[:6])
+                large = os.fstat(file.fileno()).st_size > zipfile.ZIP64_LIMIT
+                with archive.open(info, "w", force_zip64=large) as member:
+                    while chunk := file.read(ZIP_CHUNK_BYTES):
+                        member.write(chunk)
+                        yield sink.take()
+                yield sink.take()
+    yield sink.take()
+
+
+# --- JSON API ---
+
+
+def _uploaded_file(value: object) -> FileStorage:
+    if not isinstance(value, FileStorage):
+        raise ValueError("must be a file part of the multipart body")
+    return value
+
+
+UploadedFile = Annotated[
+    FileStorage,
+    PlainValidator(_uploaded_file),
+    WithJsonSchema({"type": "string", "format": "binary"}),
+]
+
+
+class SlotTestRunForm(BaseModel):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    test_image: UploadedFile = Field(description="The photo: JPEG, PNG or WEBP.")
+    slot_payload: str | None = Field(
+        None,
+        max_length=100_000,
+        description=(
+            "A JSON object of slot fields (as in PUT /api/slots/{slot_id}) applied to this run "
+            "only, never saved. Provider, settings, output and size limit take effect; the other "
+            "fields are validated and ignored."
+        ),
+    )
+
+
+class SlotTestRunResult(BaseModel):
+    job_id: str
+    status: Literal["done"] = "done"
+    duration_ms: int | None
+    provider_ms: int | None
+    result_url: str
+    page_url: str
+    preview_url: str
+
+
+class SlotTestRunFailure(ApiError):
+    job_id: str | None = None
+
+
+class SlotCleanupResult(BaseModel):
+    slot_id: str
+    skipped: bool = Field(description="True when the scheduled cleanup was running; try later.")
+    expired_results: int
+    bytes_freed: int
+    errors: int
+
+
+@api_bp.post("/slots/<slot_id>/test-run")
+@spec.validate(
+    form=SlotTestRunForm,
+    resp=SpecResponse(
+        HTTP_200=SlotTestRunResult,
+        HTTP_400=SlotTestRunFailure,
+        HTTP_401=ApiError,
+        HTTP_403=ApiError,
+        HTTP_404=SlotTestRunFailure,
+        HTTP_413=SlotTestRunFailure,
+        HTTP_415=SlotTestRunFailure,
+        HTTP_422=ApiError,
+        HTTP_429=SlotTestRunFailure,
+        HTTP_502=SlotTestRunFailure,
+        HTTP_503=SlotTestRunFailure,
+        HTTP_504=SlotTestRunFailure,
+    ),
+    tags=["slots"],
+    security=BEARER,
+)
+def api_test_run(slot_id: str, form: SlotTestRunForm) -> Response:
+    """Run one photo through the slot, as the slot page's Test run does (source ``api``)."""
+    session = db.session()
+    slot = api_slot(session, slot_id)
+    if form is None:  # spectree validates only form bodies; any other body arrives as None
+        raise IngestError("invalid_request", "Send multipart/form-data with a test_image file.")
+    client_meta: dict[str, str] = {}
+    if form.slot_payload is not None:
+        try:
+            update = parse_overrides(form.slot_payload)
+            slot = with_overrides(slot, update)
+        except OverridesInvalid as invalid:
+            return invalid_overrides(invalid)
+        client_meta = overridden_fields(update)
+    upload = Upload(form.test_image.stream, form.test_image.filename)
+    report = start_run(session, slot, upload, "api", client_meta)
+    if report.error is not None:
+        return api_run_error(report.error)
+    assert report.job_id
+    links = result_links(report.job_id)
+    body = SlotTestRunResult(
+        job_id=report.job_id,
+        duration_ms=report.duration_ms,
+        provider_ms=report.provider_ms,
+        result_url=links.file,
+        page_url=links.page,
+        preview_url=links.preview,
+    )
+    return make_response(body.model_dump(mode="json"))
+
+
+@api_bp.post("/slots/<slot_id>/cleanup")
+@spec.validate(
+    resp=SpecResponse(
+        HTTP_200=SlotCleanupResult, HTTP_401=ApiError, HTTP_403=ApiError, HTTP_404=ApiError
+    ),
+    tags=["slots"],
+    security=BEARER,
+)
+def api_cleanup(slot_id: str) -> Response:
+    """Delete this slot's expired results now (live results and templates are never touched)."""
+    session = db.session()
+    api_slot(session, slot_id)
+    summary = clean_slot(session, slot_id)
+    body = SlotCleanupResult(
+        slot_id=slot_id,
+        skipped=summary.skipped,
+        expired_results=summary.expired_results,
+        bytes_freed=summary.bytes_freed,
+        errors=summary.errors,
+    )
+    return make_response(body.model_dump(mode="json"))
+
+
+def invalid_overrides(invalid: OverridesInvalid) -> Response:
+    body = ApiError(
+        failure_reason="validation_error",
+        message=_("The request has invalid fields."),
+        errors=[
+            FieldError(field=field, message=message, type="value_error")
+            for field, message in invalid.errors.items()
+        ],
+    )
+    response = make_response(body.model_dump(mode="json"))
+    response.status_code = 422
+    return response
+
+
+def api_run_error(error: IngestError) -> Response:
+    body = SlotTestRunFailure(
+        failure_reason=error.failure_reason, message=error.public_message(), job_id=error.job_id
+    )
+    response = make_response(body.model_dump(mode="json"))
+    response.status_code = error.status
+    response.headers["Cache-Control"] = "no-store"
+    if error.retry_after:
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+@api_bp.errorhandler(IngestError)
+def api_error_of(error: IngestError) -> Response:
+    return api_run_error(error)
+
+
+@api_bp.errorhandler(RequestEntityTooLarge)
+def api_upload_too_large(_error: RequestEntityTooLarge) -> Response:
+    return api_run_error(IngestError("payload_too_large", "The request body is too large."))
