@@ -6,30 +6,44 @@ taken from the environment at start.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import structlog
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app.auth.passwords import generate_password, hash_password
+from app.bot.telegram_api import TelegramApi, WebhookInfo
 from app.config import Config
 from app.db import utcnow
 from app.settings.models import SettingRow
+from app.settings.schemas import (
+    DedupeWindowMinutes,
+    ProviderConcurrency,
+    ResultTtlHours,
+    SlotConcurrency,
+    SyncResponseSeconds,
+    TelegramAdminIds,
+    TelegramDailyLimit,
+)
+
+log = structlog.get_logger(__name__)
 
 
 class RuntimeSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    sync_response_seconds: int = Field(48, ge=10, le=60)
-    result_ttl_hours: int = Field(72, ge=1, le=168)
-    slot_concurrency: int = Field(3, ge=1, le=256)
-    provider_concurrency: int = Field(10, ge=1, le=1024)
-    dedupe_window_minutes: int = Field(10, ge=0, le=1440)
-    telegram_daily_limit: int = Field(10, ge=0, le=10_000)
-    telegram_admin_ids: list[int] = Field(default_factory=list)
+    sync_response_seconds: SyncResponseSeconds = 48
+    result_ttl_hours: ResultTtlHours = 72
+    slot_concurrency: SlotConcurrency = 3
+    provider_concurrency: ProviderConcurrency = 10
+    dedupe_window_minutes: DedupeWindowMinutes = 10
+    telegram_daily_limit: TelegramDailyLimit = 10
+    telegram_admin_ids: TelegramAdminIds = Field(default_factory=list)
     telegram_bot_username: str | None = None
     """Learnt from the Bot API's getMe; None until a bot token has been checked."""
     ingest_password_hash: str | None = None
@@ -72,6 +86,7 @@ def save_settings(
             )
         )
     session.commit()
+    log.info("settings.saved", keys=sorted(changes), updated_by=updated_by)
     return merged
 
 
@@ -80,15 +95,48 @@ def ensure_ingest_password(session: Session, config: Config) -> str | None:
     if load_settings(session, config).ingest_password_hash:
         return None
     generated = None if config.ingest_password else generate_password()
-    password = config.ingest_password or generated or ""
-    save_settings(
+    set_ingest_password(session, config, config.ingest_password or generated or "", "first start")
+    return generated
+
+
+def set_ingest_password(
+    session: Session, config: Config, password: str, updated_by: str
+) -> RuntimeSettings:
+    return save_settings(
         session,
         config,
         {
             "ingest_password_hash": hash_password(password),
             "ingest_password_updated_at": utcnow(),
-            "ingest_password_updated_by": "first start",
+            "ingest_password_updated_by": updated_by,
         },
-        updated_by="first start",
+        updated_by,
     )
-    return generated
+
+
+def shared_gallery_until(runtime: RuntimeSettings, now: datetime) -> datetime | None:
+    """When the shared /pubgallery closes, or None while it is closed."""
+    until = runtime.gallery_shared_until
+    return until if until is not None and until > now else None
+
+
+def share_gallery(
+    session: Session, config: Config, until: datetime | None, updated_by: str
+) -> RuntimeSettings:
+    """Open /pubgallery until ``until``; None closes it at once."""
+    return save_settings(session, config, {"gallery_shared_until": until}, updated_by)
+
+
+@dataclass(frozen=True)
+class BotStatus:
+    username: str
+    webhook: WebhookInfo
+
+
+def check_bot(session: Session, config: Config, api: TelegramApi, updated_by: str) -> BotStatus:
+    """Ask Telegram who the bot is and where its webhook points; remembers the bot's username,
+    which the deep links need. Raises ``TelegramError``."""
+    username = api.get_me().username
+    if load_settings(session, config).telegram_bot_username != username:
+        save_settings(session, config, {"telegram_bot_username": username}, updated_by)
+    return BotStatus(username, api.get_webhook_info())

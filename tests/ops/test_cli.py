@@ -65,7 +65,7 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
         try:
             if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:
             pass
         time.sleep(0.2)
     raise AssertionError(f"serve did not become healthy:\n{log.read_text()}")
