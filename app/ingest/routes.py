@@ -25,8 +25,8 @@ MAX_META_VALUE = 1000
 MAX_IDEMPOTENCY_KEY = 128
 
 
-@bp.post("/ingest/<slot_id>")
 @bp.post("/api/ingest/<slot_id>")
+@bp.post("/ingest/<slot_id>")  # registered first, so url_for builds this URL
 def ingest(slot_id: str) -> Response:
     session = db.session()
     config = context.config()

@@ -34,7 +34,7 @@
   document.addEventListener("submit", function (event) { dirty.delete(event.target); });
   document.addEventListener("htmx:afterRequest", function (event) {
     var form = event.detail.elt.closest && event.detail.elt.closest("form");
-    if (form && event.detail.successful) dirty.delete(form);
+    if (form && event.detail.xhr.status < 400) dirty.delete(form);
   });
   window.addEventListener("beforeunload", function (event) {
     if (dirty.size) { event.preventDefault(); event.returnValue = ""; }
