@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from pydantic import BaseModel, ValidationError
 from spectree import SecurityScheme, SecuritySchemeData, SpecTree
 from spectree.models import SecureType
+from spectree.utils import get_model_key
 
 from app import context
 from app.auth.tokens import ScopeMissing, TokenRejected, read_admin_token
@@ -74,7 +75,7 @@ spec = SpecTree(
     mode="strict",
     before=_flatten_validation_error,
     validation_error_model=ApiError,
-    naming_strategy=lambda model: model.__name__,
+    naming_strategy=lambda model: getattr(model, "__name__", None) or get_model_key(model),
     security_schemes=[
         SecurityScheme(
             name="bearer",

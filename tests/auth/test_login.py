@@ -1,0 +1,175 @@
+"""Admin login over real HTTP: session cookie, CSRF, redirects, logout and what gets logged."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import requests
+from sqlalchemy import func, select
+
+from app import create_app
+from app.auth.models import LoginAttempt
+from app.config import Config
+from tests.conftest import LiveServer
+from tests.support import ADMIN_PASSWORD, ADMIN_USERNAME, AdminClient
+
+
+@contextmanager
+def serve(config: Config) -> Iterator[str]:
+    """An app with its own config on a live server; yields its base URL."""
+    app = create_app(config)
+    server = LiveServer(app)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+        app.extensions["db_engine"].dispose()
+
+
+CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def login_form_token(http: requests.Session, base_url: str) -> str:
+    found = CSRF_INPUT.search(http.get(f"{base_url}/admin/login").text)
+    assert found
+    return found.group(1)
+
+
+def post_login(
+    http: requests.Session, base_url: str, password: str, username: str = ADMIN_USERNAME, **extra
+) -> requests.Response:
+    data = {
+        "username": username,
+        "password": password,
+        "csrf_token": login_form_token(http, base_url),
+        **extra,
+    }
+    return http.post(f"{base_url}/admin/login", data=data, allow_redirects=False)
+
+
+def test_login_page_is_russian_by_default(live_server, http):
+    page = http.get(f"{live_server.url}/admin/login")
+    assert page.status_code == 200
+    assert 'lang="ru"' in page.text
+    assert "Войти" in page.text
+
+
+def test_right_password_opens_the_dashboard(live_server, http, admin_account):
+    response = post_login(http, live_server.url, ADMIN_PASSWORD)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/"
+    assert http.get(f"{live_server.url}/admin/", allow_redirects=False).status_code == 200
+
+
+def test_session_cookie_is_httponly_and_samesite_lax(live_server, http, admin_account):
+    response = post_login(http, live_server.url, ADMIN_PASSWORD)
+    cookie = next(
+        value
+        for name, value in response.raw.headers.items()
+        if name.lower() == "set-cookie" and "photochanger_session" in value
+    )
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Secure" not in cookie
+
+
+def test_session_cookie_is_secure_behind_https(make_config, db_session):
+    with serve(make_config(public_base_url="https://photos.example.com")) as base_url:
+        response = requests.get(f"{base_url}/admin/login", timeout=10)
+    assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_wrong_password_shows_a_message_and_records_the_failure(
+    live_server, http, admin_account, db_session
+):
+    response = post_login(http, live_server.url, "not-the-password")
+    assert response.status_code == 401
+    assert "Неверное имя пользователя или пароль" in response.text
+    assert f'value="{ADMIN_USERNAME}"' in response.text
+    failures = db_session.scalar(
+        select(func.count()).select_from(LoginAttempt).where(~LoginAttempt.success)
+    )
+    assert failures == 1
+
+
+def test_unknown_username_is_refused_like_a_wrong_password(live_server, http, admin_account):
+    response = post_login(http, live_server.url, ADMIN_PASSWORD, username="nobody")
+    assert response.status_code == 401
+
+
+def test_empty_fields_are_refused_with_a_message(live_server, http, admin_account):
+    response = post_login(http, live_server.url, "")
+    assert response.status_code == 400
+    assert "form-error" in response.text
+
+
+def test_login_without_csrf_token_is_refused(live_server, http, admin_account):
+    response = http.post(
+        f"{live_server.url}/admin/login",
+        data={"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD},
+        allow_redirects=False,
+    )
+    assert response.status_code == 400
+    assert http.get(f"{live_server.url}/admin/", allow_redirects=False).status_code == 302
+
+
+def test_admin_pages_redirect_to_login_with_the_page_to_return_to(live_server, http):
+    response = http.get(f"{live_server.url}/admin/settings", allow_redirects=False)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/admin/login?next=/admin/settings")
+
+
+def test_htmx_request_without_session_asks_htmx_to_redirect(live_server, http):
+    response = http.get(
+        f"{live_server.url}/admin/stats", headers={"HX-Request": "true"}, allow_redirects=False
+    )
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"].startswith("/admin/login")
+
+
+def test_login_returns_to_the_requested_page(live_server, http, admin_account):
+    response = post_login(http, live_server.url, ADMIN_PASSWORD, next="/admin/stats")
+    assert response.headers["Location"] == "/admin/stats"
+
+
+def test_login_never_redirects_to_another_site(live_server, http, admin_account):
+    response = post_login(http, live_server.url, ADMIN_PASSWORD, next="//evil.example/x")
+    assert response.headers["Location"] == "/admin/"
+
+
+def test_state_change_without_csrf_header_is_refused(admin_http):
+    response = admin_http.request("POST", "/admin/logout", csrf=False)
+    assert response.status_code == 400
+    assert admin_http.get("/admin/", allow_redirects=False).status_code == 200
+
+
+def test_logout_ends_the_session(admin_http):
+    token = admin_http.csrf_token
+    response = admin_http.session.post(
+        admin_http.base_url + "/admin/logout", data={"csrf_token": token}, allow_redirects=False
+    )
+    assert response.status_code == 302
+    assert admin_http.get("/admin/", allow_redirects=False).status_code == 302
+
+
+def test_language_choice_survives_login(live_server, admin_account):
+    client = AdminClient(live_server.url)
+    client.session.get(f"{live_server.url}/admin/login?lang=en")
+    client.login()
+    assert 'lang="en"' in client.get("/admin/").text
+
+
+def test_logins_are_logged_without_the_password(make_config, http, admin_account, capfd):
+    with serve(make_config(log_level="INFO")) as base_url:
+        post_login(http, base_url, "Wrong-Guess-77")
+        post_login(http, base_url, ADMIN_PASSWORD)
+    output = capfd.readouterr().out
+    events = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    names = [event["event"] for event in events]
+    assert "auth.login.failure" in names
+    assert "auth.login.success" in names
+    assert "Wrong-Guess-77" not in output
+    assert ADMIN_PASSWORD not in output
