@@ -86,6 +86,8 @@ spec = SpecTree(
 """Routes that need a token pass ``security=BEARER`` to ``spec.validate``."""
 
 BEARER: dict[str, list[str]] = {"bearer": []}
+AUTH_ERRORS: dict[str, type[BaseModel]] = {"HTTP_401": ApiError, "HTTP_403": ApiError}
+"""The statuses every bearer-protected route can answer, for its ``SpecResponse``."""
 
 
 def api_error(status: int, reason: str, message: str, **headers: str) -> Response:
@@ -93,6 +95,16 @@ def api_error(status: int, reason: str, message: str, **headers: str) -> Respons
     response.status_code = status
     response.headers.update(headers)
     return response
+
+
+def refuse_non_object_body() -> Response | None:
+    """spectree skips a JSON model for a non-JSON body and validates ``null`` or ``[]`` as ``{}``,
+    which all-optional update models would accept; such bodies are refused here."""
+    if not request.is_json:
+        return api_error(415, "unsupported_media_type", _("Send the body as application/json."))
+    if not isinstance(request.get_json(silent=True), dict):
+        return api_error(422, "validation_error", _("The body must be a JSON object."))
+    return None
 
 
 def require_api_admin() -> Response | None:

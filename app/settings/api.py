@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import Response, make_response, request
-from flask_babel import gettext as _
+from flask import Response, make_response
 from pydantic import MISSING
 from spectree import Response as SpecResponse
 
 from app import context, db
-from app.api import BEARER, ApiError, api_blueprint, api_error, spec
+from app.api import (
+    AUTH_ERRORS,
+    BEARER,
+    ApiError,
+    api_blueprint,
+    refuse_non_object_body,
+    spec,
+)
 from app.auth.guard import current_admin
 from app.config import Config
 from app.db import utcnow
@@ -33,8 +39,6 @@ from app.settings.service import (
 
 bp = api_blueprint("settings_api", __name__)
 
-AUTH_ERRORS = {"HTTP_401": ApiError, "HTTP_403": ApiError}
-
 
 @bp.get("/settings")
 @spec.validate(
@@ -55,7 +59,7 @@ def get_settings() -> Response:
 def put_settings(json: SettingsUpdate) -> Response:
     """Any subset of the settings; ``ingest_password`` is write-only, and a provider key is
     written as a string or cleared with null."""
-    refused = _refuse_non_object_body()
+    refused = refuse_non_object_body()
     if refused is not None:
         return refused
     session, config, admin = db.session(), context.config(), current_admin()
@@ -79,7 +83,7 @@ def put_settings(json: SettingsUpdate) -> Response:
 )
 def share_public_gallery(json: GalleryShareRequest) -> Response:
     """Open ``/pubgallery`` for ``minutes`` from now."""
-    refused = _refuse_non_object_body()
+    refused = refuse_non_object_body()
     if refused is not None:
         return refused
     until = utcnow() + timedelta(minutes=json.minutes)
@@ -125,13 +129,3 @@ def _settings_response(config: Config, runtime: RuntimeSettings) -> Response:
 
 def _share_response(until: datetime | None) -> Response:
     return make_response(GalleryShareOut(shared_until=until).model_dump(mode="json"))
-
-
-def _refuse_non_object_body() -> Response | None:
-    """spectree validates a form body not at all and a ``null`` or ``[]`` body as ``{}``, which
-    these all-optional models would accept."""
-    if not request.is_json:
-        return api_error(415, "unsupported_media_type", _("Send the body as application/json."))
-    if not isinstance(request.get_json(silent=True), dict):
-        return api_error(422, "validation_error", _("The body must be a JSON object."))
-    return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from flask import Response, make_response, request
+from flask import Response, make_response
 from flask_babel import gettext as _
 from pydantic import BaseModel, ConfigDict
 from spectree import Response as SpecResponse
@@ -14,7 +14,16 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from app import context, db
-from app.api import BEARER, ApiError, FieldError, api_blueprint, api_error, spec
+from app.api import (
+    AUTH_ERRORS,
+    BEARER,
+    ApiError,
+    FieldError,
+    api_blueprint,
+    api_error,
+    refuse_non_object_body,
+    spec,
+)
 from app.auth.guard import current_admin
 from app.public.links import external_url
 from app.slots.models import Slot, TemplateMedia
@@ -92,9 +101,6 @@ def slot_not_found() -> Response:
     return api_error(404, "slot_not_found", _("There is no such slot."))
 
 
-AUTH_ERRORS = {"HTTP_401": ApiError, "HTTP_403": ApiError}
-
-
 @bp.get("/slots")
 @spec.validate(resp=SpecResponse(HTTP_200=SlotList, **AUTH_ERRORS), tags=["slots"], security=BEARER)
 def list_slots() -> Response:
@@ -131,8 +137,9 @@ def get_slot(slot_id: str) -> Response:
 )
 def put_slot(slot_id: str, json: SlotUpdate) -> Response:
     """Change any subset of the slot's fields; ``ingest_password`` is write-only."""
-    if not isinstance(request.get_json(silent=True), dict):
-        return invalid_fields({"body": _("Send the changes as a JSON object.")})
+    refused = refuse_non_object_body()
+    if refused is not None:
+        return refused
     try:
         slot = update_slot(db.session(), context.config(), slot_id, json, current_admin())
     except SlotNotFound:

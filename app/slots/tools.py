@@ -20,7 +20,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app import context, db
-from app.api import BEARER, ApiError, FieldError, api_blueprint, spec
+from app.api import AUTH_ERRORS, BEARER, ApiError, FieldError, api_blueprint, spec
 from app.auth.guard import require_admin_session
 from app.db import utcnow
 from app.ingest.errors import IngestError
@@ -313,8 +313,6 @@ class SlotCleanupResult(BaseModel):
     resp=SpecResponse(
         HTTP_200=SlotTestRunResult,
         HTTP_400=SlotTestRunFailure,
-        HTTP_401=ApiError,
-        HTTP_403=ApiError,
         HTTP_404=SlotTestRunFailure,
         HTTP_413=SlotTestRunFailure,
         HTTP_415=SlotTestRunFailure,
@@ -323,6 +321,7 @@ class SlotCleanupResult(BaseModel):
         HTTP_502=SlotTestRunFailure,
         HTTP_503=SlotTestRunFailure,
         HTTP_504=SlotTestRunFailure,
+        **AUTH_ERRORS,
     ),
     tags=["slots"],
     security=BEARER,
@@ -360,9 +359,7 @@ def api_test_run(slot_id: str, form: SlotTestRunForm) -> Response:
 
 @api_bp.post("/slots/<slot_id>/cleanup")
 @spec.validate(
-    resp=SpecResponse(
-        HTTP_200=SlotCleanupResult, HTTP_401=ApiError, HTTP_403=ApiError, HTTP_404=ApiError
-    ),
+    resp=SpecResponse(HTTP_200=SlotCleanupResult, HTTP_404=ApiError, **AUTH_ERRORS),
     tags=["slots"],
     security=BEARER,
 )

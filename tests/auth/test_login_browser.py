@@ -36,9 +36,11 @@ def test_language_switch_is_remembered_across_pages(admin_page: Page):
 
 def test_throttle_message_appears_after_ten_wrong_passwords(page: Page, admin_account):
     page.goto("/admin/login?lang=en")
-    for _ in range(10):
+    for _ in range(9):
         submit_login(page, "wrong-password")
         expect(page.locator(".form-error")).to_contain_text("Wrong username or password")
+    submit_login(page, "wrong-password")
+    expect(page.locator(".form-error")).to_contain_text("Too many failed logins")
     submit_login(page, ADMIN_PASSWORD)
     expect(page.locator(".form-error")).to_contain_text("Too many failed logins")
     expect(page).to_have_url(re.compile(r".*/admin/login.*"))
