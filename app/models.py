@@ -8,13 +8,17 @@ from app.media.models import MediaObject
 from app.ops.models import RateCounter
 from app.settings.models import SettingRow
 from app.slots.models import Slot, TemplateMedia
+from app.stats.models import JobDurationsHourly, JobStatsHourly, MediaUsage
 
 __all__ = [
     "Admin",
     "Base",
     "Job",
+    "JobDurationsHourly",
+    "JobStatsHourly",
     "LoginAttempt",
     "MediaObject",
+    "MediaUsage",
     "RateCounter",
     "SettingRow",
     "Slot",

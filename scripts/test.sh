@@ -21,4 +21,5 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
-exec .venv/bin/pytest "$@"
+# Two workers by default (each with its own embedded PostgreSQL); PYTEST_WORKERS=0 runs serially.
+exec .venv/bin/pytest -n "${PYTEST_WORKERS:-2}" "$@"

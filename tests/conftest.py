@@ -35,7 +35,8 @@ from tests.support import (
     make_image_bytes,
 )
 
-TEMPLATE_DB = "photochanger_template"
+TEMPLATE_DB = f"photochanger_template_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+"""One per pytest-xdist worker, so workers sharing a TEST_DATABASE_URL server never collide."""
 _database_numbers = itertools.count(1)
 
 

@@ -38,6 +38,17 @@ class Job(Base):
         ),
         sa.Index("ix_jobs_dedupe", "slot_id", "input_sha256", "created_at"),
         sa.Index(
+            "ix_jobs_failed_created",
+            "created_at",
+            postgresql_where=sa.text("status IN ('failed', 'timeout', 'interrupted')"),
+        ),
+        sa.Index(
+            "ix_jobs_failed_slot_created",
+            "slot_id",
+            "created_at",
+            postgresql_where=sa.text("status IN ('failed', 'timeout', 'interrupted')"),
+        ),
+        sa.Index(
             "ix_jobs_idempotency",
             "slot_id",
             "idempotency_key",

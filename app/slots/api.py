@@ -129,6 +129,7 @@ def get_slot(slot_id: str) -> Response:
         HTTP_200=SlotOut,
         HTTP_404=ApiError,
         HTTP_409=VersionConflictError,
+        HTTP_415=ApiError,
         HTTP_422=ApiError,
         **AUTH_ERRORS,
     ),

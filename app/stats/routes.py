@@ -1,20 +1,158 @@
-"""Admin pages of the stats domain."""
+"""Admin pages of the stats domain: the stats page, the jobs log and a job's detail."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from datetime import timedelta
+from typing import Any
 
+from flask import Blueprint, Response, abort, make_response, render_template
+from flask_babel import gettext as _
+from htmx_flask import request
+from jinja2_fragments.flask import render_block
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from app import db
 from app.auth.guard import require_admin_session
+from app.db import utcnow
+from app.ingest.errors import FAILURES
+from app.ingest.models import JOB_SOURCES, JOB_STATUSES
+from app.public.links import result_links
+from app.slots.models import Slot
+from app.stats import display
+from app.stats.joblog import Cursor, CursorInvalid, find_job, list_jobs, result_is_live
+from app.stats.schemas import DATE_YEARS, JobFilterQuery
+from app.stats.service import stats_page
 
 bp = Blueprint("stats", __name__, url_prefix="/admin")
 bp.before_request(require_admin_session)
 
+WINDOWS = {
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "72h": timedelta(hours=72),
+    "7d": timedelta(days=7),
+}
+DEFAULT_WINDOW = "24h"
+FILTER_FIELDS = tuple(JobFilterQuery.model_fields)
+
+for name in ("duration", "size", "percent", "count", "moment"):
+    bp.add_app_template_filter(getattr(display, name), f"stats_{name}")
+
+
+def slot_names() -> dict[str, str]:
+    statement = select(Slot.slot_id, Slot.display_name).order_by(Slot.slot_id)
+    return dict(db.session().execute(statement).all())
+
+
+def labels() -> dict[str, Any]:
+    return {
+        "status_labels": display.STATUS_LABELS,
+        "source_labels": display.SOURCE_LABELS,
+        "reason_messages": {reason: message for reason, (_status, message) in FAILURES.items()},
+    }
+
+
+def render_page(template: str, block: str, status: int, context: dict[str, Any]) -> Response:
+    """The whole page, or for htmx swaps only ``block`` (``Vary`` keeps caches apart)."""
+    if request.htmx and not request.htmx.history_restore_request:
+        body = render_block(template, block, **context)
+    else:
+        body = render_template(template, **context)
+    response = make_response(body, status)
+    response.vary.add("HX-Request")
+    return response
+
 
 @bp.get("/stats")
-def page() -> str:
-    return render_template("stats/page.html")
+def page() -> Response:
+    window = request.args.get("window", DEFAULT_WINDOW)
+    unknown_window = window not in WINDOWS
+    if unknown_window:
+        window = DEFAULT_WINDOW
+    now = utcnow()
+    stats = stats_page(db.session(), now - WINDOWS[window], now)
+    context = {
+        "window": window,
+        "windows": display.WINDOW_LABELS,
+        "unknown_window": unknown_window,
+        "stats": stats,
+        "slot_names": slot_names(),
+        "jobs_chart": display.jobs_chart(stats.overview),
+        "latency_chart": display.latency_chart(stats.overview),
+        **labels(),
+    }
+    return render_page("stats/page.html", "stats_content", 200, context)
 
 
 @bp.get("/jobs")
-def jobs() -> str:
-    return render_template("stats/jobs.html")
+def jobs() -> Response:
+    values = {field: request.args.get(field, "").strip() for field in FILTER_FIELDS}
+    errors: dict[str, str] = {}
+    query = None
+    try:
+        query = JobFilterQuery.model_validate(
+            {key: value for key, value in values.items() if value}
+        )
+    except ValidationError as invalid:
+        errors = filter_errors(invalid)
+    try:
+        after, before = read_cursor("after"), read_cursor("before")
+    except CursorInvalid:
+        after = before = None
+        errors["page"] = _("This page link is broken; start again from the first page.")
+    page = None
+    if query is not None and not errors:
+        page = list_jobs(db.session(), query.filters(), after=after, before=before)
+    context = {
+        "values": values,
+        "filters": {key: value for key, value in values.items() if value},
+        "errors": errors,
+        "page": page,
+        "slot_names": slot_names(),
+        "statuses": JOB_STATUSES,
+        "sources": JOB_SOURCES,
+        **labels(),
+    }
+    return render_page("stats/jobs.html", "jobs_body", 422 if errors else 200, context)
+
+
+def read_cursor(name: str) -> Cursor | None:
+    value = request.args.get(name)
+    return Cursor.decode(value) if value else None
+
+
+def filter_errors(invalid: ValidationError) -> dict[str, str]:
+    """One message per field, worded for the form (pydantic's own are for the API)."""
+    choose = _("Choose a value from the list.")
+    errors = {}
+    for error in invalid.errors():
+        field = str(error["loc"][0]) if error["loc"] else "created_to"
+        if field in ("slot_id", "status", "source"):
+            errors[field] = choose
+        elif not error["loc"]:
+            errors[field] = _("The end must be later than the start.")
+        elif error["type"] == "value_error":
+            errors[field] = _(
+                "Enter a date between %(first)s and %(last)s.",
+                first=DATE_YEARS[0],
+                last=DATE_YEARS[1],
+            )
+        else:
+            errors[field] = _("Enter a date and time, e.g. 2026-11-22 18:30.")
+    return errors
+
+
+@bp.get("/jobs/<job_id>")
+def job_detail(job_id: str) -> str:
+    job = find_job(db.session(), job_id)
+    if job is None:
+        abort(404, description=_("There is no job with this id."))
+    live = result_is_live(job)
+    return render_template(
+        "stats/job.html",
+        job=job,
+        links=result_links(job.id) if live else None,
+        slot_name=slot_names().get(job.slot_id, job.slot_id),
+        **labels(),
+    )

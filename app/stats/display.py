@@ -1,0 +1,92 @@
+"""How the stats pages word and format things: labels, durations, sizes, rates, chart data."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask_babel import format_datetime, format_decimal, format_percent, format_time
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from app.ingest.models import JOB_STATUSES
+from app.stats.service import HOUR, Overview
+
+STATUS_LABELS = {
+    "pending": _l("Pending"),
+    "done": _l("Done"),
+    "failed": _l("Failed"),
+    "timeout": _l("Timeout"),
+    "interrupted": _l("Interrupted"),
+}
+SOURCE_LABELS = {
+    "ingest": _l("Booth"),
+    "ui_test": _l("Test run"),
+    "telegram": _l("Telegram"),
+    "api": _l("API"),
+}
+WINDOW_LABELS = {"1h": _l("1 h"), "24h": _l("24 h"), "72h": _l("72 h"), "7d": _l("7 d")}
+BYTE_UNITS = (_l("B"), _l("KB"), _l("MB"), _l("GB"), _l("TB"))
+
+
+def duration(ms: int | None) -> str:
+    if ms is None:
+        return "—"
+    if ms < 1000:
+        return str(_("%(value)s ms", value=format_decimal(ms)))
+    return str(_("%(value)s s", value=format_decimal(ms / 1000, format="#,##0.0")))
+
+
+def size(value: int) -> str:
+    amount, unit = float(value), 0
+    while amount >= 1024 and unit < len(BYTE_UNITS) - 1:
+        amount, unit = amount / 1024, unit + 1
+    pattern = "#,##0" if unit == 0 else "#,##0.0"
+    return f"{format_decimal(amount, format=pattern)} {BYTE_UNITS[unit]}"
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else str(format_percent(value, format="#,##0.0%"))
+
+
+def count(value: int) -> str:
+    return str(format_decimal(value))
+
+
+def moment(value: datetime | None) -> str:
+    return "—" if value is None else str(format_datetime(value, "short"))
+
+
+def bucket_label(start: datetime, bucket: timedelta) -> str:
+    return str(format_time(start, "short") if bucket < HOUR else format_datetime(start, "short"))
+
+
+def jobs_chart(overview: Overview) -> dict[str, Any]:
+    """Chart.js data of the stacked bars; ``key`` lets stats.js colour each outcome."""
+    points = overview.series
+    return {
+        "labels": [bucket_label(point.start, overview.bucket) for point in points],
+        "datasets": [
+            {
+                "key": status,
+                "label": str(STATUS_LABELS[status]),
+                "data": [point.by_status[status] for point in points],
+            }
+            for status in JOB_STATUSES
+        ],
+    }
+
+
+def latency_chart(overview: Overview) -> dict[str, Any]:
+    """Chart.js data of p95 per provider, in seconds."""
+    providers = [latency for latency in overview.providers if latency.p95_ms is not None]
+    return {
+        "labels": [latency.provider for latency in providers],
+        "datasets": [
+            {
+                "key": "p95",
+                "label": _("p95 duration, s"),
+                "data": [round((latency.p95_ms or 0) / 1000, 2) for latency in providers],
+            }
+        ],
+    }
