@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 import requests
 from sqlalchemy import func, select
 
@@ -162,14 +163,18 @@ def test_language_choice_survives_login(live_server, admin_account):
     assert 'lang="en"' in client.get("/admin/").text
 
 
-def test_logins_are_logged_without_the_password(make_config, http, admin_account, capfd):
-    with serve(make_config(log_level="INFO")) as base_url:
-        post_login(http, base_url, "Wrong-Guess-77")
-        post_login(http, base_url, ADMIN_PASSWORD)
-    output = capfd.readouterr().out
+@pytest.mark.slow
+def test_logins_are_logged_without_the_password(start_gunicorn, admin_account, tmp_path):
+    log_path = tmp_path / "app.log"
+    server = start_gunicorn(log_path=log_path, LOG_LEVEL="INFO")
+    with requests.Session() as http:
+        assert post_login(http, server.url, "Wrong-Guess-77").status_code == 401
+        assert post_login(http, server.url, ADMIN_PASSWORD).status_code == 302
+    server.stop()
+    output = log_path.read_text()
     events = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
-    names = [event["event"] for event in events]
-    assert "auth.login.failure" in names
-    assert "auth.login.success" in names
+    logins = {event["event"]: event for event in events if event["event"].startswith("auth.")}
+    assert logins["auth.login.failure"]["username"] == ADMIN_USERNAME
+    assert logins["auth.login.success"]["username"] == ADMIN_USERNAME
     assert "Wrong-Guess-77" not in output
     assert ADMIN_PASSWORD not in output

@@ -87,7 +87,8 @@ def test_a_link_of_a_finished_job_answers_410_once_its_files_are_discarded(links
 
 def test_a_forged_token_answers_404(links):
     url = links.publish(JOB_A, "photo.jpg", b"x", "image/jpeg", in_an_hour())
-    forged = url[:-1] + ("A" if url[-1] != "A" else "B")
+    # Not the last character: its low bits are padding, so changing it may keep the same bytes.
+    forged = url[:-5] + ("A" if url[-5] != "A" else "B") + url[-4:]
     assert_refused(forged, 404, "link_not_found")
 
 
