@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import itertools
 import json
-import math
 import os
 import secrets
 import socket
@@ -27,10 +26,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 import requests
+from bench_report import Row, load_average, percentile, print_table
 from PIL import Image, ImageChops
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -65,15 +65,6 @@ SLOW_DELAY_SECONDS = 5
 RSS_SAMPLE_SECONDS = 0.01
 SERIALS = itertools.count(1)
 SPLIT_CENSUS_SECONDS = 2.5
-
-
-@dataclass(frozen=True)
-class Row:
-    measurement: str
-    target: str
-    measured: str
-    met: bool | None
-    """None for rows that only inform."""
 
 
 def main() -> int:
@@ -440,31 +431,8 @@ def expect_ok(answer: BoothResponse) -> BoothResponse:
 # --- output -----------------------------------------------------------------------------------
 
 
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-
 def percentiles(values: list[float]) -> str:
     return f"p50 {percentile(values, 50):.0f} ms, p95 {percentile(values, 95):.0f} ms"
-
-
-def load_average() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
-def print_table(rows: list[Row], out: IO[str] = sys.stdout) -> None:
-    verdicts = {True: "met", False: "MISSED", None: "info"}
-    headers = ("measurement", "target", "measured", "")
-    cells = [headers, *((r.measurement, r.target, r.measured, verdicts[r.met]) for r in rows)]
-    widths = [max(len(row[column]) for row in cells) for column in range(len(headers))]
-    lines = [
-        " | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        for row in cells
-    ]
-    lines.insert(1, "-+-".join("-" * width for width in widths))
-    print("\n" + "\n".join(lines), file=out)
 
 
 if __name__ == "__main__":

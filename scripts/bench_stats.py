@@ -15,7 +15,6 @@ HTTP by a threaded werkzeug server in this process. Prints one table; not part o
 from __future__ import annotations
 
 import logging
-import math
 import os
 import secrets
 import sys
@@ -24,12 +23,12 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 import sqlalchemy as sa
+from bench_report import Row, load_average, percentile, print_table
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
@@ -124,15 +123,6 @@ SELECT 'bench-template-' || n, 'slot-' || lpad((1 + n % 15)::text, 3, '0'), 'sty
        'templates/bench-' || n || '.png', 'image/png', 800000, 1024, 1024, 0, now()
 FROM generate_series(1, 20) AS n
 """
-
-
-@dataclass(frozen=True)
-class Row:
-    measurement: str
-    target: str
-    measured: str
-    met: bool | None
-    """None for rows that only inform."""
 
 
 def main() -> int:
@@ -314,29 +304,6 @@ def measure_jobs_log(
         times, status = timed(lambda address, s=session: s.get(address, timeout=30), target)
         rows.append(latency_row(f"{label} (1M jobs)", None, times, status))
     return rows
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-
-def load_average() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
-def print_table(rows: list[Row], out: IO[str] = sys.stdout) -> None:
-    verdicts = {True: "met", False: "MISSED", None: "info"}
-    headers = ("measurement", "target", "measured", "")
-    cells = [headers, *((r.measurement, r.target, r.measured, verdicts[r.met]) for r in rows)]
-    widths = [max(len(row[column]) for row in cells) for column in range(len(headers))]
-    lines = [
-        " | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        for row in cells
-    ]
-    lines.insert(1, "-+-".join("-" * width for width in widths))
-    print("\n" + "\n".join(lines), file=out)
 
 
 if __name__ == "__main__":

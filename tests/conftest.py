@@ -18,6 +18,7 @@ import pytest
 import requests
 from flask import Flask
 from playwright.sync_api import Browser, Page, sync_playwright
+from pytest_httpserver import HTTPServer
 from pytest_postgresql.janitor import DatabaseJanitor
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -27,6 +28,7 @@ from app import create_app
 from app.config import PROJECT_ROOT, Config
 from app.db import make_engine, upgrade_database
 from app.settings.service import save_settings
+from tests.fakes.telegram import TelegramFake
 from tests.support import (
     ADMIN_PASSWORD,
     ADMIN_USERNAME,
@@ -363,3 +365,12 @@ def admin_page(page: Page, admin_account: str) -> Page:
     page.click("button[type=submit]")
     page.wait_for_url("**/admin/")
     return page
+
+
+@pytest.fixture
+def telegram(httpserver_ipv4: HTTPServer) -> Iterator[TelegramFake]:
+    """A fake Telegram Bot API on 127.0.0.1 (token ``tests.fakes.telegram.TOKEN``)."""
+    fake = TelegramFake(httpserver_ipv4)
+    yield fake
+    assert fake.problems == []
+    httpserver_ipv4.check_handler_errors()

@@ -82,3 +82,14 @@ class Job(Base):
     result_bytes: Mapped[int | None]
     result_expires_at: Mapped[datetime | None]
     cleaned_at: Mapped[datetime | None]
+
+
+def has_live_result(now: datetime) -> sa.ColumnElement[bool]:
+    """Jobs whose result a guest can still open at ``now``."""
+    return sa.and_(
+        Job.status == "done",
+        Job.result_path.is_not(None),
+        Job.result_mime.is_not(None),
+        Job.cleaned_at.is_(None),
+        Job.result_expires_at > now,
+    )

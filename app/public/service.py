@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.ingest.ids import is_job_id
-from app.ingest.models import Job
+from app.ingest.models import Job, has_live_result
 from app.media.images import EXTENSION_BY_MIME
 from app.media.storage import MediaStore
 from app.slots.models import Slot, slot_ids
@@ -175,14 +175,7 @@ def live_results(
     query = (
         select(Job.id, Job.slot_id, Slot.display_name)
         .join(Slot, Slot.slot_id == Job.slot_id)
-        .where(
-            Job.status == "done",
-            Job.source.in_(GALLERY_SOURCES),
-            Job.result_path.is_not(None),
-            Job.result_mime.is_not(None),
-            Job.cleaned_at.is_(None),
-            Job.result_expires_at > now,
-        )
+        .where(has_live_result(now), Job.source.in_(GALLERY_SOURCES))
         .order_by(Job.created_at.desc())
         .limit(limit)
     )

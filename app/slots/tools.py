@@ -24,7 +24,7 @@ from app.api import AUTH_ERRORS, BEARER, ApiError, FieldError, api_blueprint, sp
 from app.auth.guard import require_admin_session
 from app.db import utcnow
 from app.ingest.errors import IngestError
-from app.ingest.models import Job
+from app.ingest.models import Job, has_live_result
 from app.ingest.service import Upload
 from app.media.images import EXTENSION_BY_MIME
 from app.media.storage import MediaStore, UnsafePath
@@ -108,14 +108,7 @@ def live_results(
                 Job.result_expires_at,
             )
         )
-        .where(
-            Job.slot_id == slot_id,
-            Job.status == "done",
-            Job.result_path.is_not(None),
-            Job.result_mime.is_not(None),
-            Job.cleaned_at.is_(None),
-            Job.result_expires_at > now,
-        )
+        .where(Job.slot_id == slot_id, has_live_result(now))
         .order_by(Job.created_at.desc())
         .limit(limit)
     )

@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 
 import pytest
 import requests
-from pytest_httpserver import HTTPServer
 
 from app.bot.telegram_api import Failure, TelegramApi, TelegramError
 from tests.fakes.telegram import BOT_USER, TOKEN, TelegramFake
-
-
-@pytest.fixture
-def telegram(httpserver_ipv4: HTTPServer) -> Iterator[TelegramFake]:
-    fake = TelegramFake(httpserver_ipv4)
-    yield fake
-    assert fake.problems == []
-    httpserver_ipv4.check_handler_errors()
 
 
 @pytest.fixture

@@ -4,16 +4,14 @@ fake Bot API on 127.0.0.1 reports them, the Set webhook button, and Telegram's e
 from __future__ import annotations
 
 import logging
-import socket
-from collections.abc import Iterator
 
 import pytest
 import requests
-from pytest_httpserver import HTTPServer
 
 from app.bot.telegram_api import WEBHOOK_UPDATES
 from app.settings.service import load_settings
-from tests.fakes.telegram import BOT_USER, TOKEN, TelegramFake, Webhook
+from tests.conftest import free_port
+from tests.fakes.telegram import BOT_USER, TOKEN, Webhook
 from tests.settings.pages import marked_text
 
 SECRET = "hook_Secret-0042"
@@ -22,21 +20,6 @@ BEHIND_HTTPS = {
     "X-Forwarded-Host": "studio.example",
     "Referer": "https://studio.example/admin/settings",
 }
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
-@pytest.fixture
-def telegram(httpserver_ipv4: HTTPServer) -> Iterator[TelegramFake]:
-    fake = TelegramFake(httpserver_ipv4)
-    yield fake
-    assert fake.problems == []
-    httpserver_ipv4.check_handler_errors()
 
 
 @pytest.fixture
@@ -159,7 +142,9 @@ def test_a_token_telegram_does_not_know_is_reported(admin):
     assert "WRONG-token" not in response.text
 
 
-@pytest.mark.parametrize("config", [{"telegram_api_base": closed_port_url()}], indirect=True)
+@pytest.mark.parametrize(
+    "config", [{"telegram_api_base": f"http://127.0.0.1:{free_port()}"}], indirect=True
+)
 def test_an_unreachable_telegram_is_reported_without_the_token_anywhere(admin, config, capfd):
     response = admin.post("/admin/settings/telegram/webhook", htmx=True)
 
