@@ -110,7 +110,8 @@ def test_tampered_token_is_401(live_server, http, api_token):
 
 
 def test_token_signed_with_another_key_is_401(live_server, http):
-    token = issue_token("some-other-key-of-at-least-32-bytes", ADMIN_USERNAME, utcnow()).access_token
+    foreign_key = "some-other-key-of-at-least-32-bytes"
+    token = issue_token(foreign_key, ADMIN_USERNAME, utcnow()).access_token
     assert_api_error(get_protected(http, live_server.url, token), 401, "token_invalid")
 
 
