@@ -14,7 +14,7 @@ from app.auth.passwords import hash_password
 from app.config import Config
 from app.db import utcnow
 from app.providers.schemas import SettingsInvalid, validate_settings
-from app.slots.models import Slot
+from app.slots.models import Slot, slot_ids
 from app.slots.schemas import SlotUpdate, localized_errors
 from app.stats.service import SlotStats
 
@@ -42,7 +42,8 @@ class SlotInvalid(ValueError):
 
 
 def find_slot(session: Session, slot_id: str) -> Slot:
-    slot = session.get(Slot, slot_id)
+    """The slot, looked up only for the 15 known ids (never a NUL or an over-long key)."""
+    slot = session.get(Slot, slot_id) if slot_id in slot_ids() else None
     if slot is None:
         raise SlotNotFound(slot_id)
     return slot

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import zipfile
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Literal
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, g, make_response, render_template, request
+from flask import Blueprint, Response, g, make_response, render_template, request
 from flask_babel import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 from spectree import Response as SpecResponse
@@ -26,12 +21,13 @@ from app.db import utcnow
 from app.ingest.errors import IngestError
 from app.ingest.models import Job, has_live_result
 from app.ingest.service import Upload
-from app.media.images import EXTENSION_BY_MIME
-from app.media.storage import MediaStore, UnsafePath
 from app.ops.cleanup import CleanupSummary, format_bytes, run_slot_cleanup
 from app.public.links import result_links
 from app.settings.service import load_settings
-from app.slots.models import Slot, slot_ids
+from app.slots.models import Slot
+from app.slots.results_zip import zip_chunks, zip_entries
+from app.slots.routes import slot_or_404
+from app.slots.service import SlotNotFound, find_slot
 from app.slots.testrun import (
     OverridesInvalid,
     RunReport,
@@ -48,22 +44,14 @@ api_bp = api_blueprint("slot_tools_api", __name__)
 
 PHOTO_FIELD = "photo"
 RECENT_LIMIT = 10
-ZIP_CHUNK_BYTES = 256 * 1024
-
-
-def get_slot(session: Session, slot_id: str) -> Slot | None:
-    return session.get(Slot, slot_id) if slot_id in slot_ids() else None
-
-
-def page_slot(session: Session, slot_id: str) -> Slot:
-    return get_slot(session, slot_id) or abort(404)
 
 
 def api_slot(session: Session, slot_id: str) -> Slot:
-    slot = get_slot(session, slot_id)
-    if slot is None:
-        raise IngestError("slot_not_found")
-    return slot
+    """The slot, or the ingest error table's 404 (API test runs answer like ingest)."""
+    try:
+        return find_slot(session, slot_id)
+    except SlotNotFound as error:
+        raise IngestError("slot_not_found") from error
 
 
 def start_run(
@@ -121,7 +109,7 @@ def live_results(
 @bp.post("/<slot_id>/test-run")
 def test_run(slot_id: str) -> tuple[str, int, dict[str, str]]:
     session = db.session()
-    slot = page_slot(session, slot_id)
+    slot = slot_or_404(session, slot_id)
     part = request.files.get(PHOTO_FIELD)
     if part is None or not part.filename:
         missing = _("Choose a photo to test the slot with.")
@@ -137,7 +125,7 @@ def test_run(slot_id: str) -> tuple[str, int, dict[str, str]]:
 @bp.get("/<slot_id>/recent")
 def recent(slot_id: str) -> str:
     session = db.session()
-    page_slot(session, slot_id)
+    slot_or_404(session, slot_id)
     results = live_results(session, slot_id, utcnow(), limit=RECENT_LIMIT)
     return render_template("slots/_tools_recent.html", results=results)
 
@@ -145,7 +133,7 @@ def recent(slot_id: str) -> str:
 @bp.get("/<slot_id>/results.zip")
 def results_zip(slot_id: str) -> Response:
     session = db.session()
-    page_slot(session, slot_id)
+    slot_or_404(session, slot_id)
     now = utcnow()
     entries = zip_entries(context.media_store(), slot_id, live_results(session, slot_id, now))
     session.commit()
@@ -159,7 +147,7 @@ def results_zip(slot_id: str) -> Response:
 @bp.post("/<slot_id>/cleanup")
 def cleanup(slot_id: str) -> str:
     session = db.session()
-    page_slot(session, slot_id)
+    slot_or_404(session, slot_id)
     summary = clean_slot(session, slot_id)
     return render_template(
         "slots/_tools_cleanup.html", summary=summary, freed=format_bytes(summary.bytes_freed)
@@ -175,76 +163,6 @@ def clean_slot(session: Session, slot_id: str) -> CleanupSummary:
 def page_upload_too_large(_error: RequestEntityTooLarge) -> tuple[str, int]:
     report = RunReport(None, None, None, IngestError("payload_too_large"))
     return render_template("slots/_tools_result.html", report=report), 413
-
-
-# --- ZIP of live results, streamed from disk ---
-
-
-@dataclass(frozen=True)
-class ZipEntry:
-    name: str
-    path: Path
-    modified: datetime
-
-
-def zip_entries(store: MediaStore, slot_id: str, jobs: Iterable[Job]) -> list[ZipEntry]:
-    """``<slot_id>/<job_id>.<ext>`` for each result's payload file."""
-    entries = []
-    for job in jobs:
-        assert job.result_path and job.result_mime
-        extension = EXTENSION_BY_MIME[job.result_mime]
-        try:
-            path = store.path(f"{job.result_path}/payload.{extension}")
-        except UnsafePath:
-            continue
-        modified = job.finished_at or job.created_at
-        entries.append(ZipEntry(f"{slot_id}/{job.id}.{extension}", path, modified))
-    return entries
-
-
-class _Sink:
-    """A write-only, unseekable file for ``zipfile`` that hands over what was written so far."""
-
-    def __init__(self) -> None:
-        self.chunks: list[bytes] = []
-
-    def write(self, data: bytes) -> int:
-        self.chunks.append(bytes(data))
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-    def take(self) -> bytes:
-        """What was written since the last call (the local header comes with the first chunk)."""
-        data = b"".join(self.chunks)
-        self.chunks.clear()
-        return data
-
-
-def zip_chunks(entries: Iterable[ZipEntry]) -> Iterator[bytes]:
-    """A ZIP of ``entries`` (stored, not compressed: images already are), produced a chunk at a
-    time while reading each file, so memory stays flat however large the archive. A file removed
-    meanwhile (by the cleanup) is left out."""
-    sink = _Sink()
-    with zipfile.ZipFile(sink, "w", zipfile.ZIP_STORED) as archive:
-        for entry in entries:
-            try:
-                file = entry.path.open("rb")
-            except FileNotFoundError:
-                continue
-            with file:
-                info = zipfile.ZipInfo(entry.name, date_time=entry.modified.timetuple()[:6])
-                large = os.fstat(file.fileno()).st_size > zipfile.ZIP64_LIMIT
-                with archive.open(info, "w", force_zip64=large) as member:
-                    while chunk := file.read(ZIP_CHUNK_BYTES):
-                        member.write(chunk)
-                        yield sink.take()
-                yield sink.take()
-    yield sink.take()
 
 
 # --- JSON API ---

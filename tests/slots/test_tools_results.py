@@ -17,7 +17,7 @@ from app.db import utcnow
 from app.ingest.ids import new_job_id
 from app.ingest.models import Job
 from app.media.models import MediaObject
-from app.slots.tools import ZIP_CHUNK_BYTES, ZipEntry, zip_chunks
+from app.slots.results_zip import ZIP_CHUNK_BYTES, ZipEntry, zip_chunks
 from tests.support import make_image_bytes
 
 HOUR = timedelta(hours=1)
