@@ -24,7 +24,8 @@ from app.auth.passwords import generate_password
 from app.bot.telegram_api import Failure, TelegramApi, TelegramError
 from app.config import Config
 from app.db import utcnow
-from app.ops.cleanup import format_bytes, run_cleanup
+from app.ops.cleanup import run_cleanup
+from app.ops.cleanup_summary import format_bytes
 from app.providers import get_provider
 from app.providers.base import Deadline, KeyCheck
 from app.providers.keys import ENV_FIELDS, key_status, resolve_api_key, store_api_key

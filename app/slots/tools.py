@@ -21,7 +21,8 @@ from app.db import utcnow
 from app.ingest.errors import IngestError
 from app.ingest.models import Job, has_live_result
 from app.ingest.service import Upload
-from app.ops.cleanup import CleanupSummary, format_bytes, run_slot_cleanup
+from app.ops.cleanup import run_slot_cleanup
+from app.ops.cleanup_summary import CleanupSummary, format_bytes
 from app.public.links import result_links
 from app.settings.service import load_settings
 from app.slots.models import Slot

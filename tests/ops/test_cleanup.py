@@ -28,10 +28,10 @@ from app.media.storage import MediaStore
 from app.ops.cleanup import (
     INTERRUPTED_MESSAGE,
     LOCK_KEY,
-    CleanupSummary,
     run_cleanup,
     run_slot_cleanup,
 )
+from app.ops.cleanup_summary import CleanupSummary
 from app.ops.models import RateCounter
 from tests.conftest import free_port
 from tests.support import files_under
