@@ -11,9 +11,10 @@ from htmx_flask import Htmx
 from htmx_flask.requests import HtmxAwareRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import db, errors, i18n
+from app import db, errors, i18n, labels
 from app.auth.guard import csrf
 from app.config import PROJECT_ROOT, Config
+from app.deadline import start_request_clock
 from app.media.storage import MediaStore
 from app.ops import logs
 from app.ops.connection import CloseOnRefusal
@@ -68,10 +69,12 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["photochanger.media_store"] = store
     app.extensions["photochanger.http"] = requests.Session()
 
+    app.before_request(start_request_clock)  # first, so upload time counts against deadlines
     logs.configure_logging(config.log_level)
     logs.init_app(app)
     db.init_app(app, config.database_url)
     i18n.init_app(app)
+    labels.init_app(app)
     errors.init_app(app)
     csrf.init_app(app)
     register_blueprints(app)
@@ -88,6 +91,7 @@ def create_app(config: Config | None = None) -> Flask:
 def register_blueprints(app: Flask) -> None:
     from app.api import docs_bp
     from app.auth import routes as auth
+    from app.bot.routes import bp as telegram_bp
     from app.ingest.routes import bp as ingest_bp
     from app.ops.health import bp as health_bp
     from app.public.gallery import bp as gallery_bp
@@ -103,6 +107,7 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (
         ingest_bp,
+        telegram_bp,
         public_bp,
         provider_media_bp,
         gallery_bp,

@@ -8,6 +8,7 @@ from the same pydantic models that validate requests and responses.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, Request, Response, g, jsonify, request
@@ -19,6 +20,7 @@ from spectree.utils import get_model_key
 
 from app import context
 from app.auth.tokens import ScopeMissing, TokenRejected, read_admin_token
+from app.validation import dotted, message_for
 
 
 class ApiError(BaseModel):
@@ -40,14 +42,25 @@ ApiError.model_rebuild()
 
 
 def field_errors(error: ValidationError) -> list[FieldError]:
+    """Each pydantic error with its field, its type and the message the forms show too."""
     return [
         FieldError(
-            field=".".join(str(part) for part in detail["loc"]) or "body",
-            message=detail["msg"],
-            type=detail["type"],
+            field=dotted(detail["loc"]) or "body", message=message_for(detail), type=detail["type"]
         )
-        for detail in error.errors(include_url=False, include_context=False, include_input=False)
+        for detail in error.errors(include_url=False, include_input=False)
     ]
+
+
+def validation_error(errors: Mapping[str, str]) -> Response:
+    """422 ``validation_error`` naming each invalid field (``{dotted field: message}``)."""
+    body = ApiError(
+        failure_reason="validation_error",
+        message=_("The request has invalid fields."),
+        errors=[FieldError(field=f, message=m, type="value_error") for f, m in errors.items()],
+    )
+    response = jsonify(body.model_dump(mode="json"))
+    response.status_code = 422
+    return response
 
 
 def _flatten_validation_error(

@@ -1,4 +1,4 @@
-"""The ``photochanger`` command: serve, database, admins and cleanup."""
+"""The ``photochanger`` command: serve, database, admins, cleanup and the Telegram webhook."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 import click
 from sqlalchemy.orm import Session
+from telebot import TeleBot
 
 from app.config import Config
 from app.db import make_engine, upgrade_database
@@ -129,3 +130,119 @@ def cleanup(dry_run: bool) -> None:
     from app.ops.cleanup import run_cleanup_command
 
     sys.exit(run_cleanup_command(Config(), dry_run=dry_run))
+
+
+@main.group()
+def telegram() -> None:
+    """The Telegram bot's webhook (TELEGRAM_BOT_TOKEN, TELEGRAM_API_BASE)."""
+
+
+@telegram.command("set-webhook")
+@click.option("--url", required=True, help="The public https:// address of /telegram/webhook.")
+@click.option("--drop-pending", is_flag=True, help="Drop the updates Telegram still holds.")
+def telegram_set_webhook(url: str, drop_pending: bool) -> None:
+    """Point Telegram at URL with the webhook secret and register the command menus.
+
+    The secret is TELEGRAM_WEBHOOK_SECRET, else one generated once and stored in the database.
+    """
+    from app.bot.admin import ensure_secret, set_webhook
+    from app.bot.client import WEBHOOK_UPDATES
+
+    config = Config()
+    if config.telegram_webhook_secret:
+        secret, origin = config.telegram_webhook_secret, "TELEGRAM_WEBHOOK_SECRET"
+    else:
+        with bot_database(config) as session:
+            secret, origin = ensure_secret(session, config, "cli"), "stored in the database"
+    with telegram_bot(config) as bot:
+        set_webhook(bot, url, secret, drop_pending=drop_pending)
+    click.echo(f"Webhook set: {url}")
+    click.echo(f"Secret token: {origin}")
+    click.echo(f"Updates: {', '.join(WEBHOOK_UPDATES)}")
+    if drop_pending:
+        click.echo("Pending updates dropped.")
+
+
+@telegram.command("delete-webhook")
+@click.option("--drop-pending", is_flag=True, help="Drop the updates Telegram still holds.")
+def telegram_delete_webhook(drop_pending: bool) -> None:
+    """Stop Telegram from delivering updates here."""
+    from app.bot.admin import delete_webhook
+
+    with telegram_bot(Config()) as bot:
+        delete_webhook(bot, drop_pending=drop_pending)
+    click.echo("Webhook deleted.")
+
+
+@telegram.command("info")
+def telegram_info() -> None:
+    """Who the bot is and what Telegram reports about its webhook."""
+    from app.bot.admin import bot_user, webhook_info
+
+    with telegram_bot(Config()) as bot:
+        me, hook = bot_user(bot), webhook_info(bot)
+    last_error = "none"
+    if hook.last_error_message:
+        when = f" at {hook.last_error_date:%Y-%m-%d %H:%M:%S} UTC" if hook.last_error_date else ""
+        last_error = f"{hook.last_error_message}{when}"
+    for label, value in (
+        ("Bot", f"@{me.username} (id {me.id}, {me.first_name})"),
+        ("Webhook", hook.url or "not set"),
+        ("Pending updates", hook.pending_update_count),
+        ("Last error", last_error),
+        ("Allowed updates", ", ".join(hook.allowed_updates or []) or "Telegram's default"),
+        ("Max connections", hook.max_connections or "-"),
+    ):
+        click.echo(f"{label + ':':<17}{value}")
+
+
+@contextmanager
+def telegram_bot(config: Config) -> Iterator[TeleBot]:
+    """The bot, its calls bounded by a few seconds each; Telegram's refusals become a one-line
+    error (never quoting the token)."""
+    import requests
+    from flask import Flask
+
+    from app import i18n
+    from app.bot.admin import ADMIN_CALL_SECONDS
+    from app.bot.client import TelegramError, connected
+    from app.deadline import Deadline
+    from app.ops.logs import configure_logging
+
+    if not config.telegram_bot_token:
+        raise click.ClickException("TELEGRAM_BOT_TOKEN is not set.")
+    configure_logging("WARNING")  # the command's output is its report; only problems are logged
+    babel = Flask("app")  # translations for the command menus
+    i18n.init_app(babel)
+    try:
+        with (
+            babel.app_context(),
+            requests.Session() as http,
+            connected(config, http, Deadline.after(ADMIN_CALL_SECONDS)) as bot,
+        ):
+            yield bot
+    except TelegramError as error:
+        detail = error.description or str(error.failure)
+        code = f" (error {error.error_code})" if error.error_code else ""
+        raise click.ClickException(
+            f"Telegram at {config.telegram_api_base}: {detail}{code}"
+        ) from None
+
+
+@contextmanager
+def bot_database(config: Config) -> Iterator[Session]:
+    """DATABASE_URL's database, or the embedded one beside MEDIA_ROOT as ``serve`` runs it
+    (started and migrated when needed)."""
+    if config.database_url:
+        with database_session(config.database_url) as session:
+            yield session
+        return
+    from app.ops.embedded_db import start_embedded_postgres
+
+    embedded, url = start_embedded_postgres(config.local_state_dir / "pgdata")
+    try:
+        upgrade_database(url)
+        with database_session(url) as session:
+            yield session
+    finally:
+        embedded.cleanup()

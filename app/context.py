@@ -7,7 +7,7 @@ from flask import current_app
 from app.config import Config
 from app.media.provider_links import ProviderMediaLinks
 from app.media.storage import MediaStore
-from app.providers import Outbound
+from app.providers.base import Outbound
 
 
 def config() -> Config:
@@ -22,7 +22,7 @@ def media_store() -> MediaStore:
 
 def outbound() -> Outbound:
     """The shared HTTP session and this request's public links to provider inputs."""
-    from app.public.links import external_base_url
+    from app.urls import external_base_url
 
     links = ProviderMediaLinks(media_store(), config().secret_key or "", external_base_url())
     return Outbound(current_app.extensions["photochanger.http"], links)

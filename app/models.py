@@ -1,7 +1,12 @@
 """Every table, imported in one place so Alembic and the tests see the whole schema."""
 
 from app.auth.models import Admin, LoginAttempt
-from app.bot.models import TelegramPendingPhoto, TelegramUpdate, TelegramUser
+from app.bot.models import (
+    TelegramDailyCount,
+    TelegramPendingPhoto,
+    TelegramUpdate,
+    TelegramUser,
+)
 from app.db import Base
 from app.ingest.models import Job
 from app.media.models import MediaObject
@@ -22,6 +27,7 @@ __all__ = [
     "RateCounter",
     "SettingRow",
     "Slot",
+    "TelegramDailyCount",
     "TelegramPendingPhoto",
     "TelegramUpdate",
     "TelegramUser",

@@ -44,7 +44,7 @@ from app.settings.service import save_settings
 from app.slots.models import Slot
 
 if TYPE_CHECKING:
-    from tests.booth import BoothResponse
+    from tests.support.booth import BoothResponse
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "bench"
@@ -253,7 +253,7 @@ def wait_ready(app: App) -> None:
 
 
 def upload(url: str, photo: bytes) -> BoothResponse:
-    from tests.booth import booth_post
+    from tests.support.booth import booth_post
 
     return booth_post(url, photo, password=PASSWORD)
 

@@ -39,7 +39,7 @@ from app.db import make_engine, upgrade_database
 from app.stats.joblog import Cursor
 
 if TYPE_CHECKING:
-    from tests.support import AdminClient
+    from tests.support.admin import AdminClient
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -166,7 +166,7 @@ def measure_all(database_url: str, workdir: Path) -> list[Row]:
             log_level="WARNING",
             _env_file=None,
         )
-        from tests.support import AdminClient
+        from tests.support.admin import AdminClient
 
         with serve(config) as url:
             admin = AdminClient(url)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Literal
+from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, make_response, redirect, render_template, request, session
+from flask import Blueprint, Response, make_response, redirect, request, session
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,6 +19,8 @@ from app.auth.guard import csrf
 from app.auth.service import authenticate
 from app.auth.tokens import issue_token
 from app.db import utcnow
+from app.forms import FormState
+from app.htmx import render_page
 
 bp = Blueprint("auth", __name__)
 api_bp = Blueprint("auth_api", __name__, url_prefix="/api")
@@ -26,10 +29,17 @@ DASHBOARD_PATH = "/admin/"
 
 
 def safe_next(target: str | None) -> str:
-    """Only a path on this site (never ``//host`` or a full URL) is followed after login."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return DASHBOARD_PATH
+    """Only a path on this site is followed after login: no scheme, no host, no backslash and no
+    control or whitespace character (browsers drop a tab, so ``/\t/host`` would become
+    ``//host``)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return DASHBOARD_PATH
+    if "\\" in target or any(char.isspace() or not char.isprintable() for char in target):
+        return DASHBOARD_PATH
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return DASHBOARD_PATH
+    return target
 
 
 def client_ip() -> str:
@@ -48,20 +58,18 @@ def locked_message(until: datetime, now: datetime) -> str:
 
 
 @bp.route("/admin/login", methods=["GET", "POST"])
-def login() -> BaseResponse | str | tuple[str, int]:
+def login() -> BaseResponse:
     if request.method == "GET":
         if session.get("admin"):
             return redirect(safe_next(request.args.get("next")))
-        return render_template("auth/login.html", next=request.args.get("next", ""))
+        return login_page(FormState(), request.args.get("next", ""))
     csrf.protect()
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
     next_path = request.form.get("next", "")
     if not username or not password:
         error = _("Enter your username and password.")
-        return render_template(
-            "auth/login.html", error=error, username=username, next=next_path
-        ), 400
+        return login_page(FormState({"username": username}, error=error), next_path, 400)
     now = utcnow()
     outcome = authenticate(db.session(), username, password, request.remote_addr or "", now)
     if outcome.username is None:
@@ -69,8 +77,7 @@ def login() -> BaseResponse | str | tuple[str, int]:
             error, status = locked_message(outcome.locked_until, now), 429
         else:
             error, status = _("Wrong username or password."), 401
-        page = render_template("auth/login.html", error=error, username=username, next=next_path)
-        return page, status
+        return login_page(FormState({"username": username}, error=error), next_path, status)
     language = session.get("lang")
     session.clear()
     session.permanent = True
@@ -78,6 +85,10 @@ def login() -> BaseResponse | str | tuple[str, int]:
     if language:
         session["lang"] = language
     return redirect(safe_next(next_path))
+
+
+def login_page(form: FormState, next_path: str, status: int = 200) -> Response:
+    return render_page("auth/login.html", "login_form", status, form=form, next=next_path)
 
 
 @bp.post("/admin/logout")

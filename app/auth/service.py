@@ -66,18 +66,21 @@ def authenticate(
     session: Session, username: str, password: str, ip: str, now: datetime
 ) -> LoginOutcome:
     """Check an admin login, counting failures per username and per IP (see ``throttle``)."""
-    locked = throttle.locked_until(session, username, ip, now)
-    if locked is not None:
+    attempt = throttle.reserve_attempt(session, username, ip, now)
+    if attempt is None:
         log.warning("auth.login.failure", username=username, ip=ip, reason="locked")
-        return LoginOutcome(username=None, locked_until=locked)
+        return LoginOutcome(
+            username=None, locked_until=throttle.locked_until(session, username, ip, now)
+        )
     admin = session.scalar(select(Admin).where(Admin.username == username))
     stored_hash = admin.password_hash if admin else _DUMMY_HASH
     valid = check_password_hash(stored_hash, password) and admin is not None
-    throttle.record_attempt(session, username, ip, success=valid, now=now)
     if not valid or admin is None:
         log.warning("auth.login.failure", username=username, ip=ip, reason="bad_credentials")
         locked = throttle.locked_until(session, username, ip, now)
+        session.commit()
         return LoginOutcome(username=None, locked_until=locked)
+    throttle.mark_succeeded(session, attempt)
     admin.last_login_at = now
     session.commit()
     log.info("auth.login.success", username=username, ip=ip)

@@ -3,6 +3,10 @@
 After ``FAILURE_LIMIT`` failed logins for a username, or from an IP, within ``WINDOW``, logins for
 that username or IP are refused for ``LOCKOUT``. Refused attempts are not counted, so the lock ends
 on time; a successful login for a username starts its count afresh.
+
+An attempt is reserved (recorded as a failure) before its password is checked, under advisory
+locks on the username and the IP, so parallel attempts can never check more passwords than the
+limit allows; a correct password then turns its reserved row into a success.
 """
 
 from __future__ import annotations
@@ -29,8 +33,24 @@ def locked_until(session: Session, username: str, ip: str, now: datetime) -> dat
     return max(active) if active else None
 
 
-def record_attempt(session: Session, username: str, ip: str, success: bool, now: datetime) -> None:
-    session.add(LoginAttempt(username=username[:64], ip=ip[:64], success=success, created_at=now))
+def reserve_attempt(session: Session, username: str, ip: str, now: datetime) -> LoginAttempt | None:
+    """Record an attempt as failed before its password is checked, or return None (recording
+    nothing) while the username or IP is locked."""
+    for key in (f"login:user:{username[:64]}", f"login:ip:{ip[:64]}"):
+        session.execute(
+            sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+        )
+    if locked_until(session, username, ip, now) is not None:
+        session.rollback()
+        return None
+    attempt = LoginAttempt(username=username[:64], ip=ip[:64], success=False, created_at=now)
+    session.add(attempt)
+    session.commit()
+    return attempt
+
+
+def mark_succeeded(session: Session, attempt: LoginAttempt) -> None:
+    attempt.success = True
     session.commit()
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -19,12 +19,18 @@ class TelegramUpdate(Base):
 
 
 class TelegramUser(Base):
+    """A person who wrote to the bot, with what the bot remembers about them between updates."""
+
     __tablename__ = "telegram_users"
 
     user_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
     chat_id: Mapped[int] = mapped_column(sa.BigInteger)
     language: Mapped[str | None] = mapped_column(sa.String(8))
     selected_slot_id: Mapped[str | None] = mapped_column(sa.ForeignKey("slots.slot_id"))
+    busy_until: Mapped[datetime | None]
+    """Set while one of the user's photos is processed (one at a time); it lapses by itself if
+    the process handling it dies."""
+    last_job_id: Mapped[str | None] = mapped_column(sa.String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -41,3 +47,14 @@ class TelegramPendingPhoto(Base):
     file_id: Mapped[str] = mapped_column(sa.String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+
+
+class TelegramDailyCount(Base):
+    """Jobs a user started on one UTC day, for the daily limit."""
+
+    __tablename__ = "telegram_daily_counts"
+    __table_args__ = (sa.Index("ix_telegram_daily_counts_day", "day"),)
+
+    user_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    jobs: Mapped[int] = mapped_column(default=0)

@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
+from app.deadline import Deadline
 from app.ingest.errors import IngestError
-from app.ingest.models import Job
-from app.providers.base import Deadline, Provider
+from app.ingest.models import Job, JobSource, JobStatus
+from app.ingest.schemas import IngestRequest
+from app.providers.base import Provider
 from app.settings.service import RuntimeSettings
-
-if TYPE_CHECKING:
-    from app.ingest.service import IngestRequest
 
 log = structlog.get_logger(__name__)
 
@@ -43,7 +41,7 @@ def admit(
         now = utcnow()
         _lock(session, f"ingest:slot:{job.slot_id}")
         original = find_original(session, runtime, job, request, now)
-        if original is not None and original.status == "done":
+        if original is not None and original.status == JobStatus.DONE:
             session.commit()
             return original
         if original is not None:
@@ -77,7 +75,7 @@ def find_original(
     if request.dedupe_by_content and runtime.dedupe_window_minutes:
         matches.append(
             (Job.input_sha256 == job.input_sha256)
-            & (Job.source == "ingest")
+            & (Job.source == JobSource.INGEST)
             & (Job.created_at > now - timedelta(minutes=runtime.dedupe_window_minutes))
         )
     if not matches:
@@ -85,10 +83,7 @@ def find_original(
     statement = (
         select(Job)
         .where(Job.slot_id == job.slot_id, or_(*matches))
-        .where(
-            ((Job.status == "pending") & (Job.deadline_at > now))
-            | ((Job.status == "done") & (Job.cleaned_at.is_(None)) & (Job.result_expires_at > now))
-        )
+        .where(((Job.status == JobStatus.PENDING) & (Job.deadline_at > now)) | Job.live_result(now))
         .order_by(Job.created_at.desc())
         .limit(1)
     )
@@ -99,7 +94,7 @@ def wait_for(session: Session, original: Job, deadline: Deadline) -> None:
     """Wait while ``original`` is pending, within this request's own deadline."""
     while True:
         session.refresh(original)
-        if original.status != "pending" or original.deadline_at <= utcnow():
+        if original.status != JobStatus.PENDING or original.deadline_at <= utcnow():
             session.commit()
             return
         session.commit()
@@ -116,7 +111,7 @@ def _lock(session: Session, key: str) -> None:
 
 def _pending_count(session: Session, condition: object, now: datetime) -> int:
     statement = select(func.count()).where(
-        Job.status == "pending",
+        Job.status == JobStatus.PENDING,
         Job.deadline_at > now,
         condition,  # type: ignore[arg-type]
     )

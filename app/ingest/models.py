@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -8,8 +9,29 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
 
-JOB_SOURCES = ("ingest", "ui_test", "telegram", "api")
-JOB_STATUSES = ("pending", "done", "failed", "timeout", "interrupted")
+
+class JobStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    INTERRUPTED = "interrupted"
+
+
+class JobSource(StrEnum):
+    INGEST = "ingest"
+    """A booth upload."""
+    UI_TEST = "ui_test"
+    TELEGRAM = "telegram"
+    API = "api"
+    """A test run through the admin API."""
+
+
+FAILED_STATUSES = (JobStatus.FAILED, JobStatus.TIMEOUT, JobStatus.INTERRUPTED)
+
+
+def _sql_values(values: tuple[StrEnum, ...] | type[StrEnum]) -> str:
+    return "(" + ", ".join(f"'{value}'" for value in values) + ")"
 
 
 class Job(Base):
@@ -23,13 +45,13 @@ class Job(Base):
             "ix_jobs_pending_slot",
             "slot_id",
             "deadline_at",
-            postgresql_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text(f"status = '{JobStatus.PENDING}'"),
         ),
         sa.Index(
             "ix_jobs_pending_provider",
             "provider",
             "deadline_at",
-            postgresql_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text(f"status = '{JobStatus.PENDING}'"),
         ),
         sa.Index(
             "ix_jobs_live_results",
@@ -40,13 +62,13 @@ class Job(Base):
         sa.Index(
             "ix_jobs_failed_created",
             "created_at",
-            postgresql_where=sa.text("status IN ('failed', 'timeout', 'interrupted')"),
+            postgresql_where=sa.text(f"status IN {_sql_values(FAILED_STATUSES)}"),
         ),
         sa.Index(
             "ix_jobs_failed_slot_created",
             "slot_id",
             "created_at",
-            postgresql_where=sa.text("status IN ('failed', 'timeout', 'interrupted')"),
+            postgresql_where=sa.text(f"status IN {_sql_values(FAILED_STATUSES)}"),
         ),
         sa.Index(
             "ix_jobs_idempotency",
@@ -54,14 +76,14 @@ class Job(Base):
             "idempotency_key",
             postgresql_where=sa.text("idempotency_key IS NOT NULL"),
         ),
-        sa.CheckConstraint(f"status IN {JOB_STATUSES}", name="ck_jobs_status"),
-        sa.CheckConstraint(f"source IN {JOB_SOURCES}", name="ck_jobs_source"),
+        sa.CheckConstraint(f"status IN {_sql_values(JobStatus)}", name="ck_jobs_status"),
+        sa.CheckConstraint(f"source IN {_sql_values(JobSource)}", name="ck_jobs_source"),
     )
 
     id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     slot_id: Mapped[str] = mapped_column(sa.ForeignKey("slots.slot_id"))
     source: Mapped[str] = mapped_column(sa.String(16))
-    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    status: Mapped[str] = mapped_column(sa.String(16), default=JobStatus.PENDING)
     failure_reason: Mapped[str | None] = mapped_column(sa.String(48))
     failure_message: Mapped[str | None] = mapped_column(sa.Text)
     provider: Mapped[str] = mapped_column(sa.String(32))
@@ -83,13 +105,44 @@ class Job(Base):
     result_expires_at: Mapped[datetime | None]
     cleaned_at: Mapped[datetime | None]
 
+    def has_live_result(self, now: datetime) -> bool:
+        """Whether a guest can still open this job's result at ``now``: the job is done, its
+        result was stored, not cleaned and not past its expiry (the file never extends it).
 
-def has_live_result(now: datetime) -> sa.ColumnElement[bool]:
-    """Jobs whose result a guest can still open at ``now``."""
-    return sa.and_(
-        Job.status == "done",
-        Job.result_path.is_not(None),
-        Job.result_mime.is_not(None),
-        Job.cleaned_at.is_(None),
-        Job.result_expires_at > now,
-    )
+        ``Job.live_result(now)`` is the same rule as a SQL condition.
+        """
+        return (
+            self.produced_result
+            and self.cleaned_at is None
+            and self.result_expires_at is not None
+            and self.result_expires_at > now
+        )
+
+    @classmethod
+    def live_result(cls, now: datetime) -> sa.ColumnElement[bool]:
+        """``has_live_result`` as a SQL condition, for queries."""
+        return sa.and_(
+            cls.status == JobStatus.DONE,
+            cls.result_path.is_not(None),
+            cls.result_mime.is_not(None),
+            cls.cleaned_at.is_(None),
+            cls.result_expires_at > now,
+        )
+
+    @property
+    def produced_result(self) -> bool:
+        """Whether the job ended with a stored result, live or since expired."""
+        return (
+            self.status == JobStatus.DONE
+            and self.result_path is not None
+            and self.result_mime is not None
+        )
+
+    @classmethod
+    def expired_result(cls, now: datetime) -> sa.ColumnElement[bool]:
+        """Jobs whose result folder is past its expiry and not yet removed (the cleanup's work)."""
+        return sa.and_(
+            cls.result_path.is_not(None),
+            cls.cleaned_at.is_(None),
+            cls.result_expires_at <= now,
+        )

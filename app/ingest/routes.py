@@ -2,19 +2,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app import context, db
 from app.auth.passwords import verify_password
+from app.deadline import request_arrived_at, request_deadline
 from app.ingest.errors import IngestError
-from app.ingest.service import IngestRequest, IngestResult, Upload, process_photo
-from app.providers.base import Deadline
-from app.public.links import result_page_url
+from app.ingest.models import JobSource
+from app.ingest.schemas import IngestRequest, IngestResult, Upload
+from app.ingest.service import process_photo
 from app.settings.service import RuntimeSettings, load_settings
+from app.slots.errors import SlotNotFound
 from app.slots.models import Slot
+from app.slots.service import find_slot
+from app.urls import result_page_url
 
 bp = Blueprint("ingest", __name__)
 
@@ -33,18 +37,18 @@ def ingest(slot_id: str) -> Response:
     slot = find_ingest_slot(session, slot_id)
     runtime = load_settings(session, config)
     session.commit()  # hold no connection while the booth is still uploading
-    deadline = Deadline.after(runtime.sync_response_seconds, start=g.request_started)
+    deadline = request_deadline(runtime.sync_response_seconds)
     check_body_size(request.content_length, config.max_upload_bytes)
     form = read_multipart_form()
     check_password(form.get("password"), slot, runtime)
     ingest_request = IngestRequest(
         slot=slot,
-        source="ingest",
+        source=JobSource.INGEST,
         upload=find_upload(),
         client_meta=client_metadata(form),
         idempotency_key=idempotency_key(),
         dedupe_by_content=True,
-        arrived_at=g.request_arrived_at,
+        arrived_at=request_arrived_at(),
         deadline=deadline,
     )
     result = process_photo(
@@ -54,9 +58,10 @@ def ingest(slot_id: str) -> Response:
 
 
 def find_ingest_slot(session: Session, slot_id: str) -> Slot:
-    slot = session.get(Slot, slot_id)
-    if slot is None:
-        raise IngestError("slot_not_found")
+    try:
+        slot = find_slot(session, slot_id)
+    except SlotNotFound:
+        raise IngestError("slot_not_found") from None
     if not slot.is_active:
         raise IngestError("slot_disabled")
     return slot

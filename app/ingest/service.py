@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import IO
 
 import structlog
@@ -21,9 +20,9 @@ from app.db import utcnow
 from app.ingest.admission import admit
 from app.ingest.errors import IngestError
 from app.ingest.ids import new_job_id
-from app.ingest.models import Job
+from app.ingest.models import Job, JobStatus
+from app.ingest.schemas import CheckedUpload, IngestRequest, IngestResult, Upload
 from app.media.images import (
-    EXTENSION_BY_MIME,
     ImageRejected,
     PreparedImage,
     carries_no_metadata,
@@ -34,50 +33,14 @@ from app.media.images import (
     sniff_mime,
 )
 from app.media.models import MediaObject
-from app.media.storage import MediaStore
-from app.providers import Outbound, get_provider
-from app.providers.base import Deadline, Provider, ProviderError, ProviderRequest, ProviderResult
+from app.media.storage import MediaStore, ResultKind, ResultParts, StoredResult
+from app.providers.base import Outbound, Provider, ProviderError, ProviderRequest, ProviderResult
 from app.providers.keys import resolve_api_key
+from app.providers.registry import get_provider
 from app.settings.service import RuntimeSettings
 from app.slots.models import Slot
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class Upload:
-    """The photo part of a request, spooled by the request parser to a seekable file."""
-
-    stream: IO[bytes]
-    filename: str | None
-
-
-@dataclass(frozen=True)
-class IngestRequest:
-    slot: Slot
-    source: str
-    upload: Upload | None
-    client_meta: dict[str, str]
-    idempotency_key: str | None
-    dedupe_by_content: bool
-    arrived_at: datetime
-    deadline: Deadline
-
-
-@dataclass(frozen=True)
-class IngestResult:
-    job_id: str
-    payload: bytes
-    mime: str
-    replay: bool = False
-
-
-@dataclass(frozen=True)
-class CheckedUpload:
-    stream: IO[bytes]
-    size: int
-    sha256: str
-    mime: str
 
 
 def process_photo(
@@ -95,7 +58,7 @@ def process_photo(
         id=new_job_id(),
         slot_id=slot.slot_id,
         source=request.source,
-        status="pending",
+        status=JobStatus.PENDING,
         provider=provider.name,
         model=provider.model_of(slot.settings),
         idempotency_key=request.idempotency_key,
@@ -177,9 +140,8 @@ def load_templates(store: MediaStore, slot: Slot, max_pixels: int) -> list[Prepa
 
 
 def replay(store: MediaStore, original: Job) -> IngestResult:
-    assert original.result_path and original.result_mime
-    extension = EXTENSION_BY_MIME[original.result_mime]
-    payload = store.path(f"{original.result_path}/payload.{extension}").read_bytes()
+    assert original.result_mime
+    payload = store.result_file(original, ResultKind.PAYLOAD).read_bytes()
     log.info("ingest.replayed", original_job_id=original.id)
     return IngestResult(original.id, payload, original.result_mime, replay=True)
 
@@ -217,19 +179,15 @@ def run_job(
         raise IngestError("timeout", "The provider answered after the deadline; answer discarded.")
 
     payload, preview = render_outputs(result, output_mime, slot.output_quality)
-    files: dict[str, bytes | IO[bytes]] = {
-        f"payload.{EXTENSION_BY_MIME[output_mime]}": payload,
-        "preview.webp": preview,
-        f"source.{EXTENSION_BY_MIME[upload.mime]}": upload.stream,
-    }
-    result_path = store.write_result(slot.slot_id, job.id, files)
+    parts = ResultParts(payload, output_mime, preview, upload.stream, upload.mime)
+    stored = store.write_result(slot.slot_id, job.id, parts)
     try:
         if request.deadline.expired:
             raise IngestError("timeout", "Saving the result passed the deadline.")
-        finish_job(session, runtime, job, result_path, output_mime, files)
+        finish_job(session, runtime, job, stored)
     except BaseException:
         session.rollback()
-        store.remove(result_path)
+        store.remove(stored.path)
         raise
     log.info(
         "ingest.done",
@@ -260,42 +218,29 @@ def render_outputs(result: ProviderResult, output_mime: str, quality: int) -> tu
     return data, make_preview(image)
 
 
-def finish_job(
-    session: Session,
-    runtime: RuntimeSettings,
-    job: Job,
-    result_path: str,
-    output_mime: str,
-    files: dict[str, bytes | IO[bytes]],
-) -> None:
+def finish_job(session: Session, runtime: RuntimeSettings, job: Job, stored: StoredResult) -> None:
     finished = utcnow()
-    job.status = "done"
+    payload = stored.file(ResultKind.PAYLOAD)
+    job.status = JobStatus.DONE
     job.finished_at = finished
     job.duration_ms = round((finished - job.created_at).total_seconds() * 1000)
-    job.result_path = result_path
-    job.result_mime = output_mime
+    job.result_path = stored.path
+    job.result_mime = payload.mime
+    job.result_bytes = payload.size_bytes
     job.result_expires_at = finished + timedelta(hours=runtime.result_ttl_hours)
     session.merge(job)
-    for name, content in files.items():
-        size = len(content) if isinstance(content, bytes) else content.seek(0, 2)
-        if name.startswith("payload."):
-            job.result_bytes = size
+    for file in stored.files:
         session.add(
             MediaObject(
                 job_id=job.id,
                 slot_id=job.slot_id,
-                kind=name.split(".", 1)[0],
-                path=f"{result_path}/{name}",
-                mime=_mime_of(name),
-                size_bytes=size,
+                kind=file.kind,
+                path=file.path,
+                mime=file.mime,
+                size_bytes=file.size_bytes,
             )
         )
     session.commit()
-
-
-def _mime_of(filename: str) -> str:
-    extension = filename.rsplit(".", 1)[-1]
-    return {ext: mime for mime, ext in EXTENSION_BY_MIME.items()}[extension]
 
 
 def record_failure(session: Session, job: Job, failure_reason: str, message: str) -> None:
@@ -304,7 +249,7 @@ def record_failure(session: Session, job: Job, failure_reason: str, message: str
     session.rollback()
     finished = utcnow()
     job.result_path = job.result_mime = job.result_expires_at = job.result_bytes = None
-    job.status = "timeout" if failure_reason == "timeout" else "failed"
+    job.status = JobStatus.TIMEOUT if failure_reason == "timeout" else JobStatus.FAILED
     job.failure_reason = failure_reason
     job.failure_message = message
     job.finished_at = finished

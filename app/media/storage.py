@@ -2,18 +2,24 @@
 
 Results are assembled in ``temp/`` and moved into ``results/<slot_id>/<job_id>/`` with one
 rename, so a reader never sees a half-written result and a crash leaves only a temp folder that
-the cleanup removes.
+the cleanup removes. A result folder holds ``payload.<ext>`` (what the guest gets),
+``preview.webp`` and ``source.<ext>`` (the upload); only this module names those files.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import shutil
 import tempfile
-from pathlib import Path
-from typing import IO
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path, PurePosixPath
+from typing import IO, Protocol
+
+from app.media.images import EXTENSION_BY_MIME
+
+PREVIEW_MIME = "image/webp"
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$")
 """A single path segment: no separators, never ``.`` or ``..`` or a hidden name."""
@@ -21,6 +27,67 @@ SAFE_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$")
 
 class UnsafePath(ValueError):
     pass
+
+
+class ResultKind(StrEnum):
+    PAYLOAD = "payload"
+    PREVIEW = "preview"
+    SOURCE = "source"
+
+
+@dataclass(frozen=True)
+class ResultParts:
+    """The files of one result: the processed image, its preview (WebP) and the upload."""
+
+    payload: bytes
+    payload_mime: str
+    preview: bytes
+    source: bytes | IO[bytes]
+    source_mime: str
+
+    def files(self) -> list[tuple[ResultKind, bytes | IO[bytes], str]]:
+        return [
+            (ResultKind.PAYLOAD, self.payload, self.payload_mime),
+            (ResultKind.PREVIEW, self.preview, PREVIEW_MIME),
+            (ResultKind.SOURCE, self.source, self.source_mime),
+        ]
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """One written file, as its ``media_objects`` row records it."""
+
+    kind: ResultKind
+    path: str
+    mime: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    path: str
+    """The result folder, relative to the volume (the job's ``result_path``)."""
+    files: tuple[StoredFile, ...]
+
+    def file(self, kind: ResultKind) -> StoredFile:
+        return next(stored for stored in self.files if stored.kind == kind)
+
+
+class JobResult(Protocol):
+    """What a job row says about its result folder."""
+
+    @property
+    def result_path(self) -> str | None: ...
+
+    @property
+    def result_mime(self) -> str | None: ...
+
+    @property
+    def input_mime(self) -> str | None: ...
+
+
+def result_file_name(kind: ResultKind, mime: str) -> str:
+    return f"{kind}.{EXTENSION_BY_MIME[mime]}"
 
 
 class MediaStore:
@@ -52,28 +119,76 @@ class MediaStore:
                 raise UnsafePath(name)
         return f"results/{slot_id}/{job_id}"
 
-    def write_result(self, slot_id: str, job_id: str, files: dict[str, bytes | IO[bytes]]) -> str:
-        """Write ``files`` as one result folder atomically; returns its relative path."""
+    @staticmethod
+    def is_result_relpath(relative: str) -> bool:
+        """Whether ``relative`` has the shape of a result folder, ``results/<slot>/<job>``."""
+        parts = PurePosixPath(relative).parts
+        return len(parts) == 3 and parts[0] == "results" and all(map(SAFE_NAME.match, parts))
+
+    def write_result(self, slot_id: str, job_id: str, parts: ResultParts) -> StoredResult:
+        """Write ``parts`` as one result folder atomically; returns what was stored where."""
         relative = self.result_relpath(slot_id, job_id)
         staging = self.temp_dir / f"{job_id}.{secrets.token_hex(4)}"
         staging.mkdir(parents=True)
+        stored = []
         try:
-            for name, content in files.items():
-                if not SAFE_NAME.match(name):
-                    raise UnsafePath(name)
+            for kind, content, mime in parts.files():
+                name = result_file_name(kind, mime)
                 with (staging / name).open("wb") as out:
                     if isinstance(content, bytes):
                         out.write(content)
                     else:
                         content.seek(0)
                         shutil.copyfileobj(content, out, 1024 * 1024)
+                    size = out.tell()
+                stored.append(StoredFile(kind, f"{relative}/{name}", mime, size))
             final = self.root / relative
             final.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(staging, final)
+            staging.rename(final)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        return relative
+        return StoredResult(relative, tuple(stored))
+
+    def result_file(self, job: JobResult, kind: ResultKind) -> Path:
+        """Where a job's result file of ``kind`` is (whether or not it is still there).
+
+        Raises ``UnsafePath`` when the job has no result or its path leaves the volume.
+        """
+        if kind is ResultKind.PAYLOAD:
+            mime = job.result_mime
+        elif kind is ResultKind.PREVIEW:
+            mime = PREVIEW_MIME
+        else:
+            mime = job.input_mime
+        if job.result_path is None or mime not in EXTENSION_BY_MIME:
+            raise UnsafePath(f"{job.result_path}/{kind}")
+        return self.path(f"{job.result_path}/{result_file_name(kind, mime)}")
+
+    @staticmethod
+    def template_relpath(slot_id: str, media_id: str, mime: str) -> str:
+        """``templates/<slot_id>/<media_id>.<ext>``: a slot's template image."""
+        return f"{_template_stem(slot_id, media_id)}.{EXTENSION_BY_MIME[mime]}"
+
+    @staticmethod
+    def template_preview_relpath(slot_id: str, media_id: str) -> str:
+        """``templates/<slot_id>/<media_id>.preview.webp``: what the admin pages show of it."""
+        return f"{_template_stem(slot_id, media_id)}.preview.webp"
+
+    def write_file(self, relative: str, content: IO[bytes]) -> None:
+        """Write one file through a temp file renamed into place, creating its folder."""
+        target = self.path(relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.temp_dir.mkdir(parents=True, exist_ok=True)
+        staging = self.temp_dir / f"{target.name}.{secrets.token_hex(4)}"
+        try:
+            with staging.open("wb") as out:
+                content.seek(0)
+                shutil.copyfileobj(content, out, 1024 * 1024)
+            staging.replace(target)
+        except BaseException:
+            staging.unlink(missing_ok=True)
+            raise
 
     def remove(self, relative: str) -> int:
         """Delete a stored file or folder; returns the bytes freed (0 when already gone or when it
@@ -94,3 +209,10 @@ class MediaStore:
         except FileNotFoundError:
             return 0
         return freed
+
+
+def _template_stem(slot_id: str, media_id: str) -> str:
+    for name in (slot_id, media_id):
+        if not SAFE_NAME.match(name):
+            raise UnsafePath(name)
+    return f"templates/{slot_id}/{media_id}"

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,12 +28,12 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.auth.models import LoginAttempt
-from app.bot.models import TelegramPendingPhoto, TelegramUpdate
+from app.bot.models import TelegramDailyCount, TelegramPendingPhoto, TelegramUpdate
 from app.config import Config
 from app.db import make_engine, utcnow
-from app.ingest.models import Job
+from app.ingest.models import Job, JobStatus
 from app.media.models import MediaObject
-from app.media.storage import SAFE_NAME, MediaStore, UnsafePath
+from app.media.storage import MediaStore, UnsafePath
 from app.ops.cleanup_summary import CleanupSummary
 from app.ops.logs import configure_logging
 from app.ops.models import RateCounter
@@ -183,7 +183,7 @@ class _Run:
 
     def interrupt_stuck_jobs(self) -> None:
         """Pending past the deadline means the worker died: admission already ignores such jobs."""
-        stuck = (Job.status == "pending") & (Job.deadline_at < self.now)
+        stuck = (Job.status == JobStatus.PENDING) & (Job.deadline_at < self.now)
         if self.dry_run:
             self.tally.interrupted += self._count(Job, stuck)
             return
@@ -191,7 +191,7 @@ class _Run:
             sa.update(Job)
             .where(stuck)
             .values(
-                status="interrupted",
+                status=JobStatus.INTERRUPTED,
                 failure_reason="interrupted",
                 failure_message=INTERRUPTED_MESSAGE,
                 finished_at=self.now,
@@ -200,11 +200,7 @@ class _Run:
         self.finish_batch()
 
     def expire_results(self) -> None:
-        expired = (
-            Job.result_path.is_not(None)
-            & Job.cleaned_at.is_(None)
-            & (Job.result_expires_at <= self.now)
-        )
+        expired = Job.expired_result(self.now)
         if self.slot_id is not None:
             expired &= Job.slot_id == self.slot_id
         query = sa.select(Job.id, Job.result_path, Job.result_expires_at).where(expired)
@@ -288,6 +284,9 @@ class _Run:
         self.tally.pruned_pending_photos += self._prune(
             TelegramPendingPhoto, TelegramPendingPhoto.expires_at < cutoff
         )
+        self.tally.pruned_telegram_counts += self._prune(
+            TelegramDailyCount, TelegramDailyCount.day < cutoff.date()
+        )
         self.finish_batch()
 
     def _prune(self, model: type[Any], condition: sa.ColumnElement[bool]) -> int:
@@ -342,10 +341,7 @@ class _Run:
         gone, so its row is marked cleaned.
         """
         job_id, relative = result
-        parts = PurePosixPath(relative).parts
-        if not (
-            len(parts) == 3 and parts[0] == "results" and all(SAFE_NAME.match(p) for p in parts)
-        ):
+        if not self.store.is_result_relpath(relative):
             log.warning("cleanup.unexpected_result_path", job_id=job_id, result_path=relative)
             return 0
         target = self.store.root / relative
@@ -396,8 +392,8 @@ class _Run:
         for row in rows:
             if row.result_path is not None:
                 live.add(row.result_path)
-            if row.status == "pending":
-                live.add(f"results/{row.slot_id}/{row.id}")
+            if row.status == JobStatus.PENDING:
+                live.add(self.store.result_relpath(row.slot_id, row.id))
         return live
 
     def _execute(self, statement: sa.Executable) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from app.labels import format_bytes
+
 
 @dataclass
 class CleanupSummary:
@@ -21,6 +23,7 @@ class CleanupSummary:
     pruned_login_attempts: int = 0
     pruned_rate_counters: int = 0
     pruned_pending_photos: int = 0
+    pruned_telegram_counts: int = 0
     pruned_jobs: int = 0
     errors: int = 0
     skipped: bool = False
@@ -34,6 +37,7 @@ class CleanupSummary:
             + self.pruned_login_attempts
             + self.pruned_rate_counters
             + self.pruned_pending_photos
+            + self.pruned_telegram_counts
             + self.pruned_jobs
         )
 
@@ -51,14 +55,3 @@ class CleanupSummary:
 
     def log_fields(self) -> dict[str, Any]:
         return {**asdict(self), "seconds": round(self.seconds, 3)}
-
-
-def format_bytes(size: int) -> str:
-    if size < 1024:
-        return f"{size} B"
-    value = size / 1024
-    for unit in ("KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            break
-        value /= 1024
-    return f"{value:.1f} {unit}"

@@ -8,12 +8,12 @@ from __future__ import annotations
 import logging
 import re
 import sys
-import time
 import uuid
-from datetime import UTC, datetime
 
 import structlog
 from flask import Flask, Response, g, request
+
+from app.deadline import request_elapsed_ms
 
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -39,8 +39,6 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def bind_request_id() -> None:
-        g.request_started = time.monotonic()
-        g.request_arrived_at = datetime.now(UTC)
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
         structlog.contextvars.clear_contextvars()
@@ -49,13 +47,12 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def log_request(response: Response) -> Response:
         response.headers["X-Request-ID"] = g.get("request_id", "")
-        elapsed_ms = round((time.monotonic() - g.get("request_started", time.monotonic())) * 1000)
         log.info(
             "http.request",
             method=request.method,
             path=request.path,
             status=response.status_code,
-            duration_ms=elapsed_ms,
+            duration_ms=request_elapsed_ms(),
         )
         return response
 

@@ -7,40 +7,17 @@ whose ``failure_reason`` says how the request ends.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol
 
+import requests
 from PIL import Image
 
+from app.config import Config
+from app.deadline import Deadline
 from app.media.images import PreparedImage
-
-
-class Deadline:
-    """A point in monotonic time that a whole request must finish by."""
-
-    def __init__(self, expires_at: float) -> None:
-        self.expires_at = expires_at
-
-    @classmethod
-    def after(cls, seconds: float, start: float | None = None) -> Deadline:
-        return cls((time.monotonic() if start is None else start) + seconds)
-
-    def remaining(self) -> float:
-        return max(0.0, self.expires_at - time.monotonic())
-
-    @property
-    def expired(self) -> bool:
-        return time.monotonic() >= self.expires_at
-
-    def fits(self, seconds: float) -> bool:
-        """Whether waiting ``seconds`` still leaves time before the deadline."""
-        return self.remaining() > seconds
-
-    def check(self) -> None:
-        if self.expired:
-            raise ProviderTimeout("The deadline passed before the provider answered.")
+from app.media.provider_links import ProviderMediaLinks
 
 
 class ProviderError(Exception):
@@ -109,10 +86,23 @@ class KeyCheck(StrEnum):
     MISSING = "missing"
 
 
+@dataclass(frozen=True)
+class Outbound:
+    """What drivers that call out share: the HTTP session and the public links to inputs."""
+
+    http: requests.Session
+    media_links: ProviderMediaLinks
+
+
 class Provider(Protocol):
     name: str
     calls_out: bool
     """Whether it calls an external service (and so counts against the provider concurrency)."""
+
+    @classmethod
+    def from_config(cls, config: Config, api_key: str | None, outbound: Outbound) -> Provider:
+        """The driver as the app runs it: its base URL from ``config``."""
+        ...
 
     def is_configured(self) -> bool: ...
 

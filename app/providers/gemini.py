@@ -17,10 +17,13 @@ from urllib.parse import quote
 
 import requests
 
+from app.config import Config
+from app.deadline import Deadline
 from app.media.images import sniff_mime
+from app.outbound import OutboundError, TransientFailure, json_body, retry_after_header, send
 from app.providers.base import (
-    Deadline,
     KeyCheck,
+    Outbound,
     ProviderBlocked,
     ProviderError,
     ProviderNoImage,
@@ -28,12 +31,13 @@ from app.providers.base import (
     ProviderRejected,
     ProviderRequest,
     ProviderResult,
-    ProviderTimeout,
     ProviderUnavailable,
 )
-from app.providers.http import TransientFailure, json_body, retry_after_header, send, with_retries
+from app.providers.http import JSON_ANSWER_MAX_BYTES, SMALL_ANSWER_MAX_BYTES, provider_call
 
 DEFAULT_MODEL = "gemini-2.5-flash-image"
+SUGGESTED_MODELS = (DEFAULT_MODEL, "gemini-3-pro-image-preview", "gemini-3.1-flash-image-preview")
+"""Offered in the slot form; any model name is accepted (Google adds models often)."""
 JPEG_QUALITY = 90
 NO_IMAGE_PAUSE_SECONDS = 1.0
 MAX_NO_IMAGE_ANSWERS = 5
@@ -256,10 +260,22 @@ class GeminiProvider:
     name = "gemini"
     calls_out = True
 
-    def __init__(self, api_key: str | None, base_url: str, http: requests.Session) -> None:
+    def __init__(
+        self,
+        api_key: str | None,
+        base_url: str,
+        http: requests.Session,
+        *,
+        max_answer_bytes: int = JSON_ANSWER_MAX_BYTES,
+    ) -> None:
         self.api_key = api_key
         self.base_url = base_url.rstrip("/")
         self.http = http
+        self.max_answer_bytes = max_answer_bytes
+
+    @classmethod
+    def from_config(cls, config: Config, api_key: str | None, outbound: Outbound) -> GeminiProvider:
+        return cls(api_key, config.gemini_api_base, outbound.http)
 
     def is_configured(self) -> bool:
         return bool(self.api_key)
@@ -284,8 +300,9 @@ class GeminiProvider:
                 self.http,
                 "POST",
                 url,
-                provider=self.name,
+                service=self.name,
                 deadline=request.deadline,
+                max_bytes=self.max_answer_bytes,
                 headers=self._headers(),
                 data=body,
             )
@@ -300,7 +317,7 @@ class GeminiProvider:
                 raise
 
         try:
-            data = with_retries(attempt, provider=self.name, deadline=request.deadline)
+            data = provider_call(attempt, provider=self.name, deadline=request.deadline)
         except ProviderUnavailable as error:
             if isinstance(error.__cause__, NoImageYet):
                 raise ProviderNoImage(error.message) from error
@@ -328,12 +345,13 @@ class GeminiProvider:
                 self.http,
                 "GET",
                 f"{self.base_url}/v1beta/models",
-                provider=self.name,
+                service=self.name,
                 deadline=deadline,
+                max_bytes=SMALL_ANSWER_MAX_BYTES,
                 headers={"x-goog-api-key": self.api_key},
                 params={"pageSize": 1},
             )
-        except (TransientFailure, ProviderTimeout):
+        except OutboundError:
             return KeyCheck.UNREACHABLE
         if response.status_code in (200, 429):
             return KeyCheck.OK

@@ -15,13 +15,8 @@ from sqlalchemy.orm import Session
 
 from app.config import Config
 from app.db import utcnow
+from app.providers.registry import PROVIDERS
 from app.settings.service import RuntimeSettings, load_settings, save_settings
-
-ENV_FIELDS = {
-    "gemini": "gemini_api_key",
-    "openai": "openai_api_key",
-    "turbotext": "turbotext_api_key",
-}
 
 
 def _fernet(config: Config) -> Fernet:
@@ -30,8 +25,13 @@ def _fernet(config: Config) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(digest))
 
 
+def _key_field(provider: str) -> str | None:
+    spec = PROVIDERS.get(provider)
+    return spec.key_field if spec else None
+
+
 def resolve_api_key(config: Config, runtime: RuntimeSettings, provider: str) -> str | None:
-    field = ENV_FIELDS.get(provider)
+    field = _key_field(provider)
     if field is None:
         return None
     from_env: str | None = getattr(config, field)
@@ -50,7 +50,7 @@ def store_api_key(
     session: Session, config: Config, provider: str, api_key: str | None, updated_by: str
 ) -> None:
     """Set (or with ``None`` clear) the stored key of ``provider``."""
-    if provider not in ENV_FIELDS:
+    if _key_field(provider) is None:
         raise ValueError(f"{provider} takes no API key")
     keys = dict(load_settings(session, config).provider_keys)
     if api_key:
@@ -68,8 +68,10 @@ def store_api_key(
 def key_status(config: Config, runtime: RuntimeSettings) -> dict[str, dict[str, Any]]:
     """What an admin may see about each key: never the key itself."""
     status: dict[str, dict[str, Any]] = {}
-    for provider, field in ENV_FIELDS.items():
-        from_env = getattr(config, field)
+    for provider, spec in PROVIDERS.items():
+        if spec.key_field is None:
+            continue
+        from_env = getattr(config, spec.key_field)
         stored = runtime.provider_keys.get(provider)
         if from_env:
             status[provider] = {"configured": True, "source": "env", "last4": from_env[-4:]}

@@ -8,9 +8,11 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
+from app.config import Config
+from app.deadline import Deadline
 from app.providers.base import (
-    Deadline,
     KeyCheck,
+    Outbound,
     ProviderRejected,
     ProviderRequest,
     ProviderResult,
@@ -138,6 +140,10 @@ STYLES: dict[str, Callable[[Image.Image], Image.Image]] = {
 class LocalProvider:
     name = "local"
     calls_out = False
+
+    @classmethod
+    def from_config(cls, config: Config, api_key: str | None, outbound: Outbound) -> LocalProvider:
+        return cls()
 
     def is_configured(self) -> bool:
         return True

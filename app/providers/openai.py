@@ -15,24 +15,28 @@ from typing import Any
 import requests
 import structlog
 
+from app.config import Config
+from app.deadline import Deadline
+from app.outbound import OutboundError, TransientFailure, json_body, retry_after_header, send
 from app.providers.base import (
-    Deadline,
     KeyCheck,
+    Outbound,
     ProviderBlocked,
     ProviderError,
     ProviderNoImage,
     ProviderRejected,
     ProviderRequest,
     ProviderResult,
-    ProviderTimeout,
     ProviderUnavailable,
 )
-from app.providers.http import TransientFailure, json_body, retry_after_header, send, with_retries
+from app.providers.http import JSON_ANSWER_MAX_BYTES, SMALL_ANSWER_MAX_BYTES, provider_call
 
 log = structlog.get_logger(__name__)
 
 NAME = "openai"
 DEFAULT_MODEL = "gpt-image-1.5"
+SUGGESTED_MODELS = (DEFAULT_MODEL, "gpt-image-1", "gpt-image-1-mini")
+"""Offered in the slot form; any model name is accepted."""
 OUTPUT_FORMATS = {"image/jpeg": "jpeg", "image/png": "png", "image/webp": "webp"}
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 BLOCKED_CODES = frozenset({"moderation_blocked", "content_policy_violation"})
@@ -50,6 +54,10 @@ class OpenAIProvider:
         self._base = api_base(base_url)
         self._http = http
 
+    @classmethod
+    def from_config(cls, config: Config, api_key: str | None, outbound: Outbound) -> OpenAIProvider:
+        return cls(api_key, config.openai_api_base, outbound.http)
+
     def is_configured(self) -> bool:
         return bool(self._api_key)
 
@@ -65,15 +73,16 @@ class OpenAIProvider:
                 self._http,
                 "POST",
                 f"{self._base}/v1/images/edits",
-                provider=NAME,
+                service=NAME,
                 deadline=request.deadline,
+                max_bytes=JSON_ANSWER_MAX_BYTES,
                 headers=self._auth(),
                 data=fields,
                 files=files,
             )
             return image_of(response)
 
-        return ProviderResult(data=with_retries(attempt, provider=NAME, deadline=request.deadline))
+        return ProviderResult(data=provider_call(attempt, provider=NAME, deadline=request.deadline))
 
     def check_key(self, deadline: Deadline) -> KeyCheck:
         """``GET /v1/models``: 401 means the key is refused; 403 means it is known but lacks that
@@ -85,11 +94,12 @@ class OpenAIProvider:
                 self._http,
                 "GET",
                 f"{self._base}/v1/models",
-                provider=NAME,
+                service=NAME,
                 deadline=deadline,
+                max_bytes=SMALL_ANSWER_MAX_BYTES,
                 headers=self._auth(),
             )
-        except (TransientFailure, ProviderTimeout):
+        except OutboundError:
             return KeyCheck.UNREACHABLE
         if response.status_code == 401:
             return KeyCheck.INVALID

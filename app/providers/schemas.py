@@ -1,7 +1,7 @@
 """Slot settings per provider, validated by pydantic on every path that saves them.
 
 Unknown keys are rejected, so switching provider can never leave stale settings behind. Models
-are free text (providers add models often); ``SUGGESTED_MODELS`` feeds the UI's suggestions.
+are free text (providers add models often); each driver suggests a few to the UI.
 """
 
 from __future__ import annotations
@@ -10,17 +10,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from app.providers import gemini, openai
+from app.providers.local import STYLES
+
 Prompt = Annotated[str, Field(min_length=1, max_length=32000)]
 Model = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9._:/-]+$")]
 
-SUGGESTED_MODELS: dict[str, tuple[str, ...]] = {
-    "gemini": (
-        "gemini-2.5-flash-image",
-        "gemini-3-pro-image-preview",
-        "gemini-3.1-flash-image-preview",
-    ),
-    "openai": ("gpt-image-1.5", "gpt-image-1", "gpt-image-1-mini"),
-}
 ASPECT_RATIOS = ("auto", "1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
 
 
@@ -34,15 +29,13 @@ class LocalSettings(StrictSettings):
 
     @model_validator(mode="after")
     def _known_style(self) -> LocalSettings:
-        from app.providers.local import STYLES
-
         if self.style not in STYLES:
             raise ValueError(f"style must be one of: {', '.join(sorted(STYLES))}")
         return self
 
 
 class GeminiSettings(StrictSettings):
-    model: Model = "gemini-2.5-flash-image"
+    model: Model = gemini.DEFAULT_MODEL
     prompt: Prompt
     aspect_ratio: Literal[ASPECT_RATIOS] = "auto"  # type: ignore[valid-type]
     image_size: Literal["1K", "2K", "4K"] | None = None
@@ -50,7 +43,7 @@ class GeminiSettings(StrictSettings):
 
     @model_validator(mode="after")
     def _image_size_for_gemini_3_only(self) -> GeminiSettings:
-        if self.image_size is not None and not self.model.startswith("gemini-3"):
+        if self.image_size is not None and not gemini.is_gemini_3(self.model):
             raise ValueError("image_size is only supported by Gemini 3 image models")
         return self
 
@@ -81,19 +74,11 @@ class TurbotextSettings(StrictSettings):
 
 
 class OpenAISettings(StrictSettings):
-    model: Model = "gpt-image-1.5"
+    model: Model = openai.DEFAULT_MODEL
     prompt: Prompt
     size: Literal["auto", "1024x1024", "1536x1024", "1024x1536"] = "auto"
     quality: Literal["low", "medium", "high", "auto"] = "auto"
     input_fidelity: Literal["low", "high"] | None = None
-
-
-SETTINGS_MODELS: dict[str, type[StrictSettings]] = {
-    "local": LocalSettings,
-    "gemini": GeminiSettings,
-    "turbotext": TurbotextSettings,
-    "openai": OpenAISettings,
-}
 
 
 class SettingsInvalid(ValueError):
@@ -104,11 +89,8 @@ class SettingsInvalid(ValueError):
         self.errors = errors
 
 
-def validate_settings(provider: str, settings: dict[str, Any]) -> dict[str, Any]:
-    """The settings normalized for ``provider`` (defaults filled, ``None`` dropped)."""
-    model = SETTINGS_MODELS.get(provider)
-    if model is None:
-        raise SettingsInvalid({"provider": f"unknown provider {provider!r}"})
+def validated_settings(model: type[StrictSettings], settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` checked by ``model``, normalized (defaults filled, ``None`` dropped)."""
     try:
         validated = model.model_validate(settings)
     except ValidationError as error:

@@ -16,11 +16,14 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import structlog
 
+from app.config import Config
+from app.deadline import Deadline
 from app.media.images import PreparedImage, sniff_mime
 from app.media.provider_links import ProviderMediaLinks
+from app.outbound import OutboundError, TransientFailure, json_body, retry_after_header, send
 from app.providers.base import (
-    Deadline,
     KeyCheck,
+    Outbound,
     ProviderError,
     ProviderNoImage,
     ProviderNotConfigured,
@@ -30,7 +33,7 @@ from app.providers.base import (
     ProviderTimeout,
     ProviderUnavailable,
 )
-from app.providers.http import TransientFailure, json_body, retry_after_header, send, with_retries
+from app.providers.http import IMAGE_ANSWER_MAX_BYTES, SMALL_ANSWER_MAX_BYTES, provider_call
 
 log = structlog.get_logger(__name__)
 
@@ -156,6 +159,12 @@ class TurbotextProvider:
         self.media_links = media_links
         self.poll_interval = poll_interval
 
+    @classmethod
+    def from_config(
+        cls, config: Config, api_key: str | None, outbound: Outbound
+    ) -> TurbotextProvider:
+        return cls(api_key, config.turbotext_api_base, outbound.http, outbound.media_links)
+
     def is_configured(self) -> bool:
         return bool(self.api_key)
 
@@ -168,7 +177,7 @@ class TurbotextProvider:
             return KeyCheck.MISSING
         try:
             response = self._post(KEY_CHECK_METHOD, {"do": "create_queue"}, deadline)
-        except (TransientFailure, ProviderTimeout):
+        except OutboundError:
             return KeyCheck.UNREACHABLE
         if response.status_code in (401, 403):
             return KeyCheck.INVALID
@@ -228,8 +237,9 @@ class TurbotextProvider:
             self.http,
             "POST",
             f"{self.base_url}/api_ai/{method}",
-            provider=self.name,
+            service=self.name,
             deadline=deadline,
+            max_bytes=SMALL_ANSWER_MAX_BYTES,
             data=fields,
             headers={"Authorization": f"Bearer {self.api_key}"},
         )
@@ -246,7 +256,7 @@ class TurbotextProvider:
                 )
             return queue_id_of(body)
 
-        queue_id = with_retries(attempt, provider=self.name, deadline=deadline)
+        queue_id = provider_call(attempt, provider=self.name, deadline=deadline)
         log.info("turbotext.queued", method=method, queue_id=queue_id)
         return queue_id
 
@@ -262,7 +272,7 @@ class TurbotextProvider:
                 )
             time.sleep(wait)
             polls += 1
-            link = with_retries(
+            link = provider_call(
                 lambda: self._poll(method, queue_id, deadline),
                 provider=self.name,
                 deadline=deadline,
@@ -295,7 +305,13 @@ class TurbotextProvider:
 
         def attempt() -> bytes:
             response = send(
-                self.http, "GET", link, provider=self.name, deadline=deadline, headers=headers
+                self.http,
+                "GET",
+                link,
+                service=self.name,
+                deadline=deadline,
+                max_bytes=IMAGE_ANSWER_MAX_BYTES,
+                headers=headers,
             )
             if response.status_code == 429 or response.status_code >= 500:
                 raise TransientFailure(
@@ -310,4 +326,4 @@ class TurbotextProvider:
                 raise ProviderNoImage("Turbotext's result link did not serve an image.")
             return response.content
 
-        return with_retries(attempt, provider=self.name, deadline=deadline)
+        return provider_call(attempt, provider=self.name, deadline=deadline)

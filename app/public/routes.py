@@ -7,7 +7,6 @@ from spectree import Response as SpecResponse
 from app import context, db
 from app.api import ApiError, spec
 from app.public.display import describe_expiry
-from app.public.links import result_links, telegram_result_link
 from app.public.qr import qr_svg
 from app.public.service import (
     JobNotFound,
@@ -20,6 +19,7 @@ from app.public.service import (
     public_job_view,
 )
 from app.settings.service import load_settings
+from app.urls import result_links, telegram_result_link
 
 bp = Blueprint("public", __name__)
 

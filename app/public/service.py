@@ -13,14 +13,14 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.ingest.ids import is_job_id
-from app.ingest.models import Job, has_live_result
-from app.media.images import EXTENSION_BY_MIME
-from app.media.storage import MediaStore
+from app.ingest.models import Job, JobSource
+from app.media.storage import MediaStore, ResultKind
 from app.slots.models import Slot, slot_ids
+from app.urls import ResultLinks
 
 ResultState = Literal["live", "expired", "none"]
 
-GALLERY_SOURCES = ("ingest",)
+GALLERY_SOURCES = (JobSource.INGEST,)
 """Only booth photos are shown in galleries: a Telegram chat or an admin's test run is private."""
 
 
@@ -50,18 +50,10 @@ class LiveResult:
 
     @property
     def download_name(self) -> str:
-        return f"photochanger-{self.job_id}.{EXTENSION_BY_MIME[self.mime]}"
+        return f"photochanger-{self.job_id}{self.payload.suffix}"
 
     def seconds_left(self, now: datetime | None = None) -> int:
         return max(0, int((self.expires_at - (now or utcnow())).total_seconds()))
-
-
-@dataclass(frozen=True)
-class ResultLinks:
-    page: str
-    file: str
-    download: str
-    preview: str
 
 
 class PublicJob(BaseModel):
@@ -93,11 +85,9 @@ class GalleryItem:
 
 
 def result_state(job: Job, now: datetime) -> ResultState:
-    if job.status != "done" or not job.result_path or not job.result_mime:
-        return "none"
-    if job.cleaned_at is not None or job.result_expires_at is None:
-        return "expired"
-    return "live" if job.result_expires_at > now else "expired"
+    if job.has_live_result(now):
+        return "live"
+    return "expired" if job.produced_result else "none"
 
 
 def find_job(session: Session, job_id: str) -> Job:
@@ -120,16 +110,15 @@ def find_live_result(
         raise ResultNotFound(job_id)
     if state == "expired":
         raise ResultExpired(job_id)
-    assert job.result_path and job.result_mime and job.result_expires_at
-    folder = store.path(job.result_path)
-    payload = folder / f"payload.{EXTENSION_BY_MIME[job.result_mime]}"
+    assert job.result_mime and job.result_expires_at
+    payload = store.result_file(job, ResultKind.PAYLOAD)
     if not payload.is_file():
         raise ResultNotFound(job_id)
     return LiveResult(
         job_id=job.id,
         mime=job.result_mime,
         payload=payload,
-        preview=folder / "preview.webp",
+        preview=store.result_file(job, ResultKind.PREVIEW),
         expires_at=job.result_expires_at,
     )
 
@@ -175,7 +164,7 @@ def live_results(
     query = (
         select(Job.id, Job.slot_id, Slot.display_name)
         .join(Slot, Slot.slot_id == Job.slot_id)
-        .where(has_live_result(now), Job.source.in_(GALLERY_SOURCES))
+        .where(Job.live_result(now), Job.source.in_(GALLERY_SOURCES))
         .order_by(Job.created_at.desc())
         .limit(limit)
     )

@@ -7,49 +7,59 @@ and a message next to each field; secrets (passwords, keys) are never echoed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import structlog
-from flask import Blueprint, Response, abort, make_response, render_template
+from flask import Blueprint, Response, abort
 from flask_babel import gettext as _
 from htmx_flask import request
-from jinja2_fragments.flask import render_block
 from pydantic import ValidationError
+from telebot import TeleBot
 
 from app import context, db
 from app.auth.guard import current_admin, require_admin_session
 from app.auth.passwords import generate_password
-from app.bot.telegram_api import Failure, TelegramApi, TelegramError
+from app.bot.admin import (
+    ADMIN_CALL_SECONDS,
+    WEBHOOK_PATH,
+    BotStatus,
+    check_bot,
+    configured_secret,
+    ensure_secret,
+)
+from app.bot.admin import set_webhook as point_webhook
+from app.bot.client import Failure, TelegramError, connected
 from app.config import Config
 from app.db import utcnow
+from app.deadline import Deadline
+from app.forms import FormState
+from app.htmx import render_page
 from app.ops.cleanup import run_cleanup
-from app.ops.cleanup_summary import format_bytes
-from app.providers import get_provider
-from app.providers.base import Deadline, KeyCheck
-from app.providers.keys import ENV_FIELDS, key_status, resolve_api_key, store_api_key
-from app.public.links import external_base_url
+from app.providers.base import KeyCheck
+from app.providers.keys import key_status, resolve_api_key, store_api_key
+from app.providers.registry import KEY_PROVIDERS, PROVIDERS, get_provider
 from app.settings.schemas import (
+    FIELD_WORDING,
     GalleryShareRequest,
     ProviderKeyOut,
     ProviderKeysUpdate,
     SettingsUpdate,
     admin_ids_from_text,
-    field_message,
-    form_errors,
     number_bounds,
 )
 from app.settings.service import (
-    BotStatus,
     RuntimeSettings,
-    check_bot,
     load_settings,
     save_settings,
     set_ingest_password,
     share_gallery,
     shared_gallery_until,
 )
+from app.urls import external_base_url, public_gallery_url
+from app.validation import field_messages
 
 bp = Blueprint("settings", __name__, url_prefix="/admin")
 bp.before_request(require_admin_session)
@@ -65,21 +75,8 @@ PROCESSING_FIELDS = (
     "provider_concurrency",
 )
 LIMITS_FIELDS = ("telegram_daily_limit", "telegram_admin_ids")
-KEY_PROVIDERS = tuple(ENV_FIELDS)
-PROVIDER_LABELS = {"gemini": "Gemini", "openai": "OpenAI", "turbotext": "Turbotext"}
 KEY_CHECK_SECONDS = 10.0
 DEFAULT_SHARE_MINUTES = GalleryShareRequest.model_fields["minutes"].default
-WEBHOOK_PATH = "/telegram/webhook"
-
-
-@dataclass
-class Section:
-    """What one card shows after a request: typed values, field errors, an outcome."""
-
-    values: dict[str, Any] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-    message: str | None = None
-    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,9 +107,11 @@ def set_password() -> Response:
     try:
         SettingsUpdate.model_validate({"ingest_password": password}, strict=False)
     except ValidationError as error:
-        return _render("password", 422, password=Section(errors=form_errors(error)))
+        return _render(
+            "password", 422, password=FormState(errors=field_messages(error, wording=FIELD_WORDING))
+        )
     set_ingest_password(db.session(), context.config(), password, current_admin())
-    return _render("password", password=Section(message=_("The ingest password was changed.")))
+    return _render("password", password=FormState(message=_("The ingest password was changed.")))
 
 
 @bp.post("/settings/password/generate")
@@ -120,7 +119,7 @@ def generate_ingest_password() -> Response:
     password = generate_password()
     set_ingest_password(db.session(), context.config(), password, current_admin())
     message = _("A new ingest password was generated. Note it now: it is not shown again.")
-    return _render("password", password=Section(message=message), generated_password=password)
+    return _render("password", password=FormState(message=message), generated_password=password)
 
 
 @bp.post("/settings/processing")
@@ -142,17 +141,18 @@ def save_key(provider: str) -> Response:
     api_key = request.form.get("api_key", "").strip()
     try:
         ProviderKeysUpdate.model_validate({provider: api_key}, strict=False)
-    except ValidationError:
-        return _render_key(provider, Section(errors={"api_key": field_message(provider)}), 422)
+    except ValidationError as error:
+        message = field_messages(error, wording=FIELD_WORDING)[provider]
+        return _render_key(provider, FormState(errors={"api_key": message}), 422)
     store_api_key(db.session(), context.config(), provider, api_key, current_admin())
-    return _render_key(provider, Section(message=_("The key was saved.")))
+    return _render_key(provider, FormState(message=_("The key was saved.")))
 
 
 @bp.post("/settings/keys/<provider>/clear")
 def clear_key(provider: str) -> Response:
     _known_provider(provider)
     store_api_key(db.session(), context.config(), provider, None, current_admin())
-    return _render_key(provider, Section(message=_("The stored key was removed.")))
+    return _render_key(provider, FormState(message=_("The stored key was removed.")))
 
 
 @bp.post("/settings/keys/<provider>/check")
@@ -164,13 +164,13 @@ def check_key(provider: str) -> Response:
     outcome = driver.check_key(Deadline.after(KEY_CHECK_SECONDS))
     log.info("settings.key_checked", provider=provider, outcome=str(outcome))
     if outcome is KeyCheck.OK:
-        return _render_key(provider, Section(message=_("The provider accepted the key.")))
+        return _render_key(provider, FormState(message=_("The provider accepted the key.")))
     errors = {
         KeyCheck.INVALID: _("The provider refused the key: it is wrong, revoked or lacks access."),
         KeyCheck.UNREACHABLE: _("Could not reach the provider to check the key; try again."),
         KeyCheck.MISSING: _("No key is configured."),
     }
-    return _render_key(provider, Section(error=errors[outcome]))
+    return _render_key(provider, FormState(error=errors[outcome]))
 
 
 @bp.get("/settings/telegram")
@@ -181,12 +181,12 @@ def telegram_status() -> Response:
 @bp.post("/settings/telegram/webhook")
 def set_webhook() -> Response:
     config = context.config()
-    api = _telegram_api(config)
-    if api is None:
+    if not config.telegram_bot_token:
         return _render_telegram(error=_("No bot token is configured."))
     url = _webhook_url()
     try:
-        api.set_webhook(url, config.telegram_webhook_secret)
+        with _telegram_bot(config) as bot:
+            point_webhook(bot, url, ensure_secret(db.session(), config, current_admin()))
     except TelegramError as failure:
         return _render_telegram(error=_telegram_message(failure, config))
     log.info("settings.webhook_set", updated_by=current_admin())
@@ -199,12 +199,14 @@ def share_public_gallery() -> Response:
     try:
         share = GalleryShareRequest.model_validate({"minutes": minutes}, strict=False)
     except ValidationError as error:
-        typed = Section(values={"minutes": minutes}, errors=form_errors(error))
+        typed = FormState(
+            values={"minutes": minutes}, errors=field_messages(error, wording=FIELD_WORDING)
+        )
         return _render("gallery", 422, gallery=typed)
     until = utcnow() + timedelta(minutes=share.minutes)
     share_gallery(db.session(), context.config(), until, current_admin())
     message = _("The public gallery is open for %(minutes)d minutes.", minutes=share.minutes)
-    return _render("gallery", gallery=Section(values={"minutes": share.minutes}, message=message))
+    return _render("gallery", gallery=FormState(values={"minutes": share.minutes}, message=message))
 
 
 @bp.post("/settings/gallery/stop")
@@ -219,7 +221,7 @@ def cleanup_now() -> Response:
         summary = run_cleanup(db.session(), context.media_store(), now=utcnow())
     except OSError:
         log.exception("settings.cleanup_failed")
-        failed = Section(error=_("The cleanup failed; the error was logged."))
+        failed = FormState(error=_("The cleanup failed; the error was logged."))
         return _render("cleanup", cleanup=failed)
     log.info("settings.cleanup", updated_by=current_admin(), **summary.log_fields())
     return _render("cleanup", summary=summary)
@@ -229,28 +231,30 @@ def _save_fields(block: str, values: dict[str, Any], typed: dict[str, str]) -> R
     try:
         update = SettingsUpdate.model_validate(values, strict=False)
     except ValidationError as error:
-        invalid: dict[str, Any] = {block: Section(values=typed, errors=form_errors(error))}
+        invalid: dict[str, Any] = {
+            block: FormState(values=typed, errors=field_messages(error, wording=FIELD_WORDING))
+        }
         return _render(block, 422, **invalid)
     config = context.config()
     runtime = save_settings(db.session(), config, update.plain_changes(), current_admin())
-    saved: dict[str, Any] = {block: Section(_form_values(runtime), message=_("Saved."))}
+    saved: dict[str, Any] = {block: FormState(_form_values(runtime), message=_("Saved."))}
     return _render(block, **saved)
 
 
-def _render_key(provider: str, outcome: Section, status: int = 200) -> Response:
+def _render_key(provider: str, outcome: FormState, status: int = 200) -> Response:
     return _render("provider_key", status, provider=provider, key_feedback={provider: outcome})
 
 
 def _render_telegram(message: str | None = None, error: str | None = None) -> Response:
     config = context.config()
-    api = _telegram_api(config)
-    bot = None
-    if api is not None:
+    status = None
+    if config.telegram_bot_token:
         try:
-            bot = check_bot(db.session(), config, api, current_admin())
+            with _telegram_bot(config) as bot:
+                status = check_bot(db.session(), config, bot, current_admin())
         except TelegramError as failure:
             error = error or _telegram_message(failure, config)
-    view = _telegram_view(config, loaded=True, bot=bot, message=message, error=error)
+    view = _telegram_view(config, loaded=True, bot=status, message=message, error=error)
     return _render("telegram_bot", telegram=view)
 
 
@@ -259,22 +263,20 @@ def _render(block: str, status: int = 200, **section: Any) -> Response:
     page's defaults for the card that was acted on."""
     config = context.config()
     values = {**_page_context(load_settings(db.session(), config), config), **section}
-    if request.htmx:
-        return make_response(render_block(PAGE, block, **values), status)
-    return make_response(render_template(PAGE, **values), status)
+    return render_page(PAGE, block, status, **values)
 
 
 def _page_context(runtime: RuntimeSettings, config: Config) -> dict[str, Any]:
     return {
         "runtime": runtime,
         "bounds": number_bounds(),
-        "password": Section(),
+        "password": FormState(),
         "generated_password": None,
-        "processing": Section(_form_values(runtime)),
-        "telegram_limits": Section(_form_values(runtime)),
+        "processing": FormState(_form_values(runtime)),
+        "telegram_limits": FormState(_form_values(runtime)),
         "key_providers": KEY_PROVIDERS,
-        "provider_labels": PROVIDER_LABELS,
-        "env_names": {provider: name.upper() for provider, name in ENV_FIELDS.items()},
+        "provider_labels": {name: spec.label for name, spec in PROVIDERS.items()},
+        "env_names": {name: spec.env_name for name, spec in PROVIDERS.items()},
         "key_statuses": {
             provider: ProviderKeyOut.model_validate(status)
             for provider, status in key_status(config, runtime).items()
@@ -283,10 +285,9 @@ def _page_context(runtime: RuntimeSettings, config: Config) -> dict[str, Any]:
         "telegram": _telegram_view(config),
         "gallery": _gallery_section(),
         "shared_until": shared_gallery_until(runtime, utcnow()),
-        "pubgallery_url": external_base_url() + "/pubgallery",
-        "cleanup": Section(),
+        "pubgallery_url": public_gallery_url(),
+        "cleanup": FormState(),
         "summary": None,
-        "format_bytes": format_bytes,
     }
 
 
@@ -296,8 +297,8 @@ def _form_values(runtime: RuntimeSettings) -> dict[str, Any]:
     return values
 
 
-def _gallery_section(message: str | None = None) -> Section:
-    return Section({"minutes": DEFAULT_SHARE_MINUTES}, message=message)
+def _gallery_section(message: str | None = None) -> FormState:
+    return FormState({"minutes": DEFAULT_SHARE_MINUTES}, message=message)
 
 
 def _known_provider(provider: str) -> None:
@@ -305,17 +306,15 @@ def _known_provider(provider: str) -> None:
         abort(404)
 
 
-def _telegram_api(config: Config) -> TelegramApi | None:
-    if not config.telegram_bot_token:
-        return None
-    return TelegramApi(context.outbound().http, config.telegram_api_base, config.telegram_bot_token)
+def _telegram_bot(config: Config) -> AbstractContextManager[TeleBot]:
+    return connected(config, context.outbound().http, Deadline.after(ADMIN_CALL_SECONDS))
 
 
 def _telegram_view(config: Config, **state: Any) -> TelegramView:
     return TelegramView(
         configured=bool(config.telegram_bot_token),
         webhook_url=_webhook_url(),
-        secret_set=bool(config.telegram_webhook_secret),
+        secret_set=configured_secret(db.session(), config) is not None,
         **state,
     )
 
@@ -326,7 +325,7 @@ def _webhook_url() -> str:
 
 def _telegram_message(failure: TelegramError, config: Config) -> str:
     message: str
-    if failure.failure is Failure.UNREACHABLE:
+    if failure.failure in (Failure.UNREACHABLE, Failure.TIMEOUT):
         message = _("Could not reach Telegram at %(base)s.", base=config.telegram_api_base)
     elif failure.failure is Failure.BAD_ANSWER:
         message = _(

@@ -11,8 +11,8 @@ from datetime import datetime
 from functools import cache
 from typing import Annotated, Any, Literal
 
-from flask_babel import gettext as _
-from pydantic import MISSING, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from flask_babel import lazy_gettext as _l
+from pydantic import MISSING, BaseModel, BeforeValidator, ConfigDict, Field
 
 
 def _integral_float_to_int(value: Any) -> Any:
@@ -123,24 +123,25 @@ def number_bounds() -> dict[str, tuple[int, int]]:
     return bounds
 
 
-def form_errors(error: ValidationError) -> dict[str, str]:
-    """One translated message per field that failed, for showing next to that field."""
-    return {name: field_message(name) for name in {str(e["loc"][0]) for e in error.errors()}}
+def _field_wording() -> dict[str, object]:
+    """The settings forms' messages, one per field: each states the field's whole rule, which
+    reads better next to a form field than the table's message for the one bound that failed."""
+    low, high = PASSWORD_LENGTH
+    key_low, key_high = API_KEY_LENGTH
+    key = _l(
+        "Paste the whole key: %(min)d to %(max)d characters, no spaces.", min=key_low, max=key_high
+    )
+    return {
+        "telegram_admin_ids": _l("Enter Telegram user ids: whole numbers separated by commas."),
+        "ingest_password": _l(
+            "Enter a password of %(min)d to %(max)d characters.", min=low, max=high
+        ),
+        **dict.fromkeys(ProviderKeysUpdate.model_fields, key),
+        **{
+            name: _l("Enter a whole number from %(min)d to %(max)d.", min=low, max=high)
+            for name, (low, high) in number_bounds().items()
+        },
+    }
 
 
-def field_message(name: str) -> str:
-    message: str
-    if name == "telegram_admin_ids":
-        message = _("Enter Telegram user ids: whole numbers separated by commas.")
-    elif name == "ingest_password":
-        low, high = PASSWORD_LENGTH
-        message = _("Enter a password of %(min)d to %(max)d characters.", min=low, max=high)
-    elif name in ProviderKeysUpdate.model_fields:
-        low, high = API_KEY_LENGTH
-        message = _(
-            "Paste the whole key: %(min)d to %(max)d characters, no spaces.", min=low, max=high
-        )
-    else:
-        low, high = number_bounds()[name]
-        message = _("Enter a whole number from %(min)d to %(max)d.", min=low, max=high)
-    return message
+FIELD_WORDING = _field_wording()

@@ -6,7 +6,6 @@ taken from the environment at start.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +16,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app.auth.passwords import generate_password, hash_password
-from app.bot.telegram_api import TelegramApi, WebhookInfo
 from app.config import Config
 from app.db import utcnow
 from app.settings.models import SettingRow
@@ -46,6 +44,8 @@ class RuntimeSettings(BaseModel):
     telegram_admin_ids: TelegramAdminIds = Field(default_factory=list)
     telegram_bot_username: str | None = None
     """Learnt from the Bot API's getMe; None until a bot token has been checked."""
+    telegram_webhook_secret: str | None = None
+    """Generated when the webhook is set without TELEGRAM_WEBHOOK_SECRET; never shown."""
     ingest_password_hash: str | None = None
     ingest_password_updated_at: datetime | None = None
     ingest_password_updated_by: str | None = None
@@ -125,18 +125,3 @@ def share_gallery(
 ) -> RuntimeSettings:
     """Open /pubgallery until ``until``; None closes it at once."""
     return save_settings(session, config, {"gallery_shared_until": until}, updated_by)
-
-
-@dataclass(frozen=True)
-class BotStatus:
-    username: str
-    webhook: WebhookInfo
-
-
-def check_bot(session: Session, config: Config, api: TelegramApi, updated_by: str) -> BotStatus:
-    """Ask Telegram who the bot is and where its webhook points; remembers the bot's username,
-    which the deep links need. Raises ``TelegramError``."""
-    username = api.get_me().username
-    if load_settings(session, config).telegram_bot_username != username:
-        save_settings(session, config, {"telegram_bot_username": username}, updated_by)
-    return BotStatus(username, api.get_webhook_info())

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
-from flask import Response, make_response
+from flask import Response, make_response, request
 from flask_babel import gettext as _
 from pydantic import BaseModel, ConfigDict
 from spectree import Response as SpecResponse
@@ -18,14 +17,21 @@ from app.api import (
     AUTH_ERRORS,
     BEARER,
     ApiError,
-    FieldError,
     api_blueprint,
     api_error,
     refuse_non_object_body,
     spec,
+    validation_error,
 )
 from app.auth.guard import current_admin
-from app.public.links import external_url
+from app.slots.errors import (
+    SlotInvalid,
+    SlotNotFound,
+    SlotVersion,
+    TemplateNotFound,
+    TemplateRejected,
+    VersionConflict,
+)
 from app.slots.models import Slot, TemplateMedia
 from app.slots.schemas import (
     TEMPLATE_KINDS,
@@ -36,23 +42,15 @@ from app.slots.schemas import (
     TelegramOut,
     TemplateMediaOut,
 )
-from app.slots.service import SlotInvalid, SlotNotFound, VersionConflict, find_slot, update_slot
-from app.slots.template_media import (
-    TemplateNotFound,
-    TemplateRejected,
-    add_template,
-    remove_template,
-)
+from app.slots.service import find_slot, update_slot
+from app.slots.template_media import add_template, remove_template
+from app.urls import external_url
 
 bp = api_blueprint("slots_api", __name__)
 
 
-class VersionConflictError(ApiError):
+class VersionConflictError(ApiError, SlotVersion):
     """409: the slot was saved by someone else since the version the caller sent."""
-
-    updated_by: str | None
-    updated_at: datetime
-    current_version: int
 
 
 class TemplateUpload(BaseModel):
@@ -141,31 +139,22 @@ def put_slot(slot_id: str, json: SlotUpdate) -> Response:
     refused = refuse_non_object_body()
     if refused is not None:
         return refused
+    max_upload_mb = context.config().max_upload_mb
+    raw = request.get_json()
     try:
-        slot = update_slot(db.session(), context.config(), slot_id, json, current_admin())
+        slot = update_slot(db.session(), slot_id, raw, current_admin(), max_upload_mb=max_upload_mb)
     except SlotNotFound:
         return slot_not_found()
     except VersionConflict as conflict:
         body = VersionConflictError(
             failure_reason="version_conflict",
             message=_("The slot was changed by someone else; read it again and retry."),
-            updated_by=conflict.updated_by,
-            updated_at=conflict.updated_at,
-            current_version=conflict.current_version,
+            **conflict.current.model_dump(),
         )
         return make_response(body.model_dump(mode="json"), 409)
     except SlotInvalid as invalid:
-        return invalid_fields(invalid.errors)
+        return validation_error(invalid.errors)
     return make_response(slot_out(slot).model_dump(mode="json"))
-
-
-def invalid_fields(errors: dict[str, str]) -> Response:
-    body = ApiError(
-        failure_reason="validation_error",
-        message=_("The request has invalid fields."),
-        errors=[FieldError(field=f, message=m, type="value_error") for f, m in errors.items()],
-    )
-    return make_response(body.model_dump(mode="json"), 422)
 
 
 @bp.post("/slots/<slot_id>/template-media")
@@ -186,7 +175,7 @@ def invalid_fields(errors: dict[str, str]) -> Response:
 def post_template_media(slot_id: str, form: TemplateUpload) -> Response:
     """Attach a template image (JPEG, PNG or WebP, at most 10 MB, at most 4 per slot)."""
     if form is None or not isinstance(form.file, FileStorage):
-        return invalid_fields({"file": _("Send the image as a multipart file part.")})
+        return validation_error({"file": _("Send the image as a multipart file part.")})
     config = context.config()
     try:
         template = add_template(

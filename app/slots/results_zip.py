@@ -10,8 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from app.ingest.models import Job
-from app.media.images import EXTENSION_BY_MIME
-from app.media.storage import MediaStore, UnsafePath
+from app.media.storage import MediaStore, ResultKind, UnsafePath
 
 ZIP_CHUNK_BYTES = 256 * 1024
 
@@ -27,14 +26,12 @@ def zip_entries(store: MediaStore, slot_id: str, jobs: Iterable[Job]) -> list[Zi
     """``<slot_id>/<job_id>.<ext>`` for each result's payload file."""
     entries = []
     for job in jobs:
-        assert job.result_path and job.result_mime
-        extension = EXTENSION_BY_MIME[job.result_mime]
         try:
-            path = store.path(f"{job.result_path}/payload.{extension}")
+            path = store.result_file(job, ResultKind.PAYLOAD)
         except UnsafePath:
             continue
         modified = job.finished_at or job.created_at
-        entries.append(ZipEntry(f"{slot_id}/{job.id}.{extension}", path, modified))
+        entries.append(ZipEntry(f"{slot_id}/{job.id}{path.suffix}", path, modified))
     return entries
 
 

@@ -1,7 +1,7 @@
 """Admin pages of the slots domain: the dashboard, the slot form and the slot's template images.
 
-Each change route answers htmx with just the fragment it changed (``render_block``) and a plain
-request with the whole page.
+Each change route answers htmx with just the fragment it changed and a plain request with the
+whole page (``app.htmx.render_page``).
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from flask import Blueprint, Response, abort, redirect, render_template, send_fi
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from htmx_flask import request
-from jinja2_fragments.flask import render_block
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -23,64 +21,55 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from app import context, db
 from app.auth.guard import current_admin, require_admin_session
-from app.bot.links import telegram_deep_link
 from app.config import Config
 from app.db import utcnow
-from app.providers.keys import ENV_FIELDS, resolve_api_key
+from app.forms import FormState
+from app.htmx import render_page, wants_fragment
+from app.providers.keys import resolve_api_key
 from app.providers.local import STYLES
-from app.providers.schemas import (
-    ASPECT_RATIOS,
-    SUGGESTED_MODELS,
-    GeminiSettings,
-    OpenAISettings,
-)
-from app.public.links import external_url
+from app.providers.registry import KEY_PROVIDERS, PROVIDERS, provider_label
+from app.providers.schemas import ASPECT_RATIOS, GeminiSettings, OpenAISettings
 from app.settings.service import RuntimeSettings, load_settings
+from app.slots.errors import (
+    SlotInvalid,
+    SlotNotFound,
+    TemplateNotFound,
+    TemplateRejected,
+    VersionConflict,
+)
 from app.slots.models import OUTPUT_FORMATS, Slot
 from app.slots.schemas import (
+    CHECKBOXES,
     MAX_SIDE_RANGE,
     OUTPUT_FORMAT_LABELS,
-    PROVIDER_LABELS,
-    PROVIDERS,
     STYLE_LABELS,
     TEMPLATE_KIND_LABELS,
     TEMPLATE_KINDS,
     TURBOTEXT_METHOD_LABELS,
-    SlotForm,
-    SlotUpdate,
     default_settings,
     form_to_payload,
     literal_values,
-    localized_errors,
     settings_values,
     slot_values,
 )
-from app.slots.service import (
-    SlotInvalid,
-    SlotNotFound,
-    VersionConflict,
-    check_settings,
-    find_slot,
-    slot_status,
-    update_slot,
-)
+from app.slots.service import find_slot, slot_status, update_slot
 from app.slots.template_media import (
     MAX_TEMPLATE_BYTES,
     MAX_TEMPLATES,
-    TemplateNotFound,
-    TemplateRejected,
     add_template,
     find_template,
     remove_template,
     thumbnail_file,
 )
 from app.stats.service import SlotStats, slot_stats
+from app.urls import ingest_url, telegram_slot_link
 
 bp = Blueprint("slots", __name__, url_prefix="/admin")
 bp.before_request(require_admin_session)
 
 STATS_WINDOW = timedelta(hours=24)
 PAGE = "slots/page.html"
+FIELD_ID_PREFIX = "f-"
 
 
 SLOT_STATUS_LABELS = {
@@ -95,13 +84,6 @@ SLOT_STATUS_HINTS = {
     "failing": _l("Its last job failed, or most of its jobs in the last 24 hours failed."),
     "off": _l("Switched off: booth uploads are refused."),
 }
-JOB_STATUS_LABELS = {
-    "pending": _l("running"),
-    "done": _l("done"),
-    "failed": _l("failed"),
-    "timeout": _l("timed out"),
-    "interrupted": _l("interrupted"),
-}
 
 
 @bp.context_processor
@@ -109,7 +91,6 @@ def labels() -> dict[str, Any]:
     return {
         "slot_status_labels": SLOT_STATUS_LABELS,
         "slot_status_hints": SLOT_STATUS_HINTS,
-        "job_status_labels": JOB_STATUS_LABELS,
     }
 
 
@@ -122,7 +103,7 @@ class DashboardRow:
 
     @property
     def provider_label(self) -> str:
-        return str(PROVIDER_LABELS.get(self.slot.provider, self.slot.provider))
+        return provider_label(self.slot.provider)
 
     @property
     def provider_detail(self) -> str:
@@ -136,13 +117,8 @@ class DashboardRow:
         return str(TURBOTEXT_METHOD_LABELS.get(method, method))
 
 
-def ingest_url(slot_id: str) -> str:
-    """The booth's URL (``/ingest/<slot_id>``, not the ``/api/ingest`` alias)."""
-    return external_url("ingest.ingest", slot_id=slot_id)
-
-
 def key_missing(config: Config, runtime: RuntimeSettings, provider: str) -> bool:
-    return provider in ENV_FIELDS and resolve_api_key(config, runtime, provider) is None
+    return provider in KEY_PROVIDERS and resolve_api_key(config, runtime, provider) is None
 
 
 def dashboard_rows(session: Session, slots: list[Slot]) -> list[DashboardRow]:
@@ -181,9 +157,10 @@ def dashboard() -> str:
 def toggle_active(slot_id: str) -> str:
     """The dashboard's switch: a real save of the slot (version and author change)."""
     session = db.session()
-    changes = SlotUpdate(is_active="is_active" in request.form)
+    change = {"is_active": "is_active" in request.form}
+    max_upload_mb = context.config().max_upload_mb
     try:
-        slot = update_slot(session, context.config(), slot_id, changes, current_admin())
+        slot = update_slot(session, slot_id, change, current_admin(), max_upload_mb=max_upload_mb)
     except SlotNotFound:
         abort(404)
     return render_template("slots/_dashboard_row.html", row=dashboard_rows(session, [slot])[0])
@@ -191,9 +168,9 @@ def toggle_active(slot_id: str) -> str:
 
 def form_choices() -> dict[str, Any]:
     return {
-        "providers": [(p, PROVIDER_LABELS[p]) for p in PROVIDERS],
+        "providers": [(name, spec.label) for name, spec in PROVIDERS.items()],
         "styles": [(s, STYLE_LABELS.get(s, s)) for s in STYLES],
-        "models": SUGGESTED_MODELS,
+        "models": {name: spec.suggested_models for name, spec in PROVIDERS.items()},
         "aspect_ratios": ASPECT_RATIOS,
         "gemini_image_sizes": literal_values(GeminiSettings, "image_size"),
         "turbotext_methods": list(TURBOTEXT_METHOD_LABELS.items()),
@@ -209,7 +186,17 @@ def form_choices() -> dict[str, Any]:
     }
 
 
-def page_context(slot: Slot, form: SlotForm, **extra: Any) -> dict[str, Any]:
+def slot_form(slot: Slot, **state: Any) -> FormState:
+    """The slot form filled from the saved slot."""
+    return FormState(slot_values(slot), id_prefix=FIELD_ID_PREFIX, **state)
+
+
+def typed_form(**state: Any) -> FormState:
+    """The slot form as the admin submitted it."""
+    return FormState.typed(request.form, CHECKBOXES, id_prefix=FIELD_ID_PREFIX, **state)
+
+
+def page_context(slot: Slot, form: FormState, **extra: Any) -> dict[str, Any]:
     session = db.session()
     config = context.config()
     runtime = load_settings(session, config)
@@ -222,50 +209,49 @@ def page_context(slot: Slot, form: SlotForm, **extra: Any) -> dict[str, Any]:
         "provider": provider,
         "key_missing": key_missing(config, runtime, provider),
         "ingest_url": ingest_url(slot.slot_id),
-        "telegram_link": telegram_deep_link(runtime.telegram_bot_username, slot.slot_id),
+        "telegram_link": telegram_slot_link(runtime.telegram_bot_username, slot.slot_id),
         "max_upload_mb": config.max_upload_mb,
         "choices": form_choices(),
+        "conflict": None,
         "template_error": None,
         "version_changed": False,
         **extra,
     }
 
 
-def render_form(slot: Slot, form: SlotForm, status: int = 200) -> tuple[str, int]:
-    ctx = page_context(slot, form)
-    if request.htmx:
-        return render_block(PAGE, "slot_form", **ctx), status
-    return render_template(PAGE, **ctx), status
+def render_form(slot: Slot, form: FormState, status: int = 200, **extra: Any) -> Response:
+    return render_page(PAGE, "slot_form", status, **page_context(slot, form, **extra))
 
 
 @bp.get("/slots/<slot_id>")
-def slot_page(slot_id: str) -> str:
+def slot_page(slot_id: str) -> Response:
     slot = slot_or_404(db.session(), slot_id)
-    return render_template(PAGE, **page_context(slot, SlotForm(slot_values(slot))))
+    return render_form(slot, slot_form(slot))
 
 
 @bp.post("/slots/<slot_id>")
-def save_slot(slot_id: str) -> tuple[str, int]:
+def save_slot(slot_id: str) -> Response:
     """Save the slot form. 422 keeps what was typed with errors by field; 409 when someone else
     saved the slot since this form was loaded, and nothing is overwritten."""
     session = db.session()
     slot = slot_or_404(session, slot_id)
-    payload, errors = form_to_payload(request.form)
+    payload, unreadable = form_to_payload(request.form)
     try:
-        changes = SlotUpdate.model_validate(payload, strict=False)
-    except ValidationError as invalid:
-        errors = {**localized_errors(invalid), **errors}
-    if payload["provider"] in PROVIDERS:
-        errors = {**check_settings(payload["provider"], payload["settings"])[1], **errors}
-    if errors:
-        return render_form(slot, SlotForm.typed(request.form, errors=errors), 422)
-    try:
-        slot = update_slot(session, context.config(), slot_id, changes, current_admin())
+        slot = update_slot(
+            session,
+            slot_id,
+            payload,
+            current_admin(),
+            max_upload_mb=context.config().max_upload_mb,
+            lenient=True,
+            unreadable=unreadable,
+        )
     except VersionConflict as conflict:
-        return render_form(slot, SlotForm.typed(request.form, conflict=conflict), 409)
+        return render_form(slot, typed_form(), 409, conflict=conflict.current)
     except SlotInvalid as invalid:
-        return render_form(slot, SlotForm.typed(request.form, errors=invalid.errors), 422)
-    return render_form(slot, SlotForm(slot_values(slot), saved=True))
+        return render_form(slot, typed_form(errors=invalid.errors), 422)
+    saved = _("Saved. This is version %(version)s.", version=slot.version)
+    return render_form(slot, slot_form(slot, message=saved))
 
 
 @bp.get("/slots/<slot_id>/provider-fields")
@@ -281,22 +267,22 @@ def provider_fields(slot_id: str) -> str:
     method = request.args.get("settings.method")
     if provider == "turbotext" and method:
         values["settings.method"] = method
-    ctx = page_context(slot, SlotForm({"provider": provider, **values}))
-    return render_template("slots/_provider_fields.html", **ctx)
+    form = FormState({"provider": provider, **values}, id_prefix=FIELD_ID_PREFIX)
+    return render_template("slots/_provider_fields.html", **page_context(slot, form))
 
 
 def render_templates(
     slot: Slot, error: str | None = None, status: int = 200, version_changed: bool = False
-) -> tuple[str, int] | BaseResponse:
-    if not request.htmx:
-        if error is None:
-            return redirect(url_for("slots.slot_page", slot_id=slot.slot_id), 303)
-        ctx = page_context(slot, SlotForm(slot_values(slot)), template_error=error)
-        return render_template(PAGE, **ctx), status
+) -> BaseResponse:
+    """The template list after a change: for htmx the list alone (moving the form's version on
+    when it followed), else the whole page, or a redirect to it when the change worked."""
+    fragment = wants_fragment()
+    if error is None and not fragment:
+        return redirect(url_for("slots.slot_page", slot_id=slot.slot_id), 303)
     ctx = page_context(
-        slot, SlotForm(slot_values(slot)), template_error=error, version_changed=version_changed
+        slot, slot_form(slot), template_error=error, version_changed=version_changed and fragment
     )
-    return render_block(PAGE, "templates", **ctx), status
+    return render_page(PAGE, "templates", status, **ctx)
 
 
 def follows_form(slot: Slot) -> bool:
@@ -306,7 +292,7 @@ def follows_form(slot: Slot) -> bool:
 
 
 @bp.post("/slots/<slot_id>/templates")
-def upload_template(slot_id: str) -> tuple[str, int] | BaseResponse:
+def upload_template(slot_id: str) -> BaseResponse:
     session = db.session()
     slot = slot_or_404(session, slot_id)
     try:
@@ -333,7 +319,7 @@ def upload_template(slot_id: str) -> tuple[str, int] | BaseResponse:
 
 @bp.post("/slots/<slot_id>/templates/<media_id>/delete")
 @bp.delete("/slots/<slot_id>/templates/<media_id>")
-def delete_template(slot_id: str, media_id: str) -> tuple[str, int] | BaseResponse:
+def delete_template(slot_id: str, media_id: str) -> BaseResponse:
     session = db.session()
     slot = slot_or_404(session, slot_id)
     try:

@@ -1,28 +1,32 @@
-"""What a slot looks like to the API and the slot form, and how a change to it is validated.
+"""What a slot looks like to the API and the slot form.
 
 ``SlotUpdate`` is the one change model: the API's PUT body, the slot form (after
-``form_to_payload``) and test-run overrides all validate through it.
+``form_to_payload``) and test-run overrides all validate through it, in
+``app.slots.service.validate_slot_change``.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
-from werkzeug.datastructures import MultiDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
-from app.providers.schemas import SETTINGS_MODELS
+from app.providers.registry import PROVIDER_NAMES, PROVIDERS, provider_spec
 from app.slots.models import OUTPUT_FORMATS, Slot
 
-if TYPE_CHECKING:
-    from app.slots.service import VersionConflict
-
-PROVIDERS = ("local", "gemini", "turbotext", "openai")
 TEMPLATE_KINDS = ("style", "background", "face", "other")
 MAX_SIDE_RANGE = (256, 4096)
 
@@ -64,15 +68,26 @@ class SlotUpdate(ChangeModel):
 
     display_name: Label | None = None
     is_active: bool | None = None
-    provider: Literal[PROVIDERS] | None = None  # type: ignore[valid-type]
+    provider: Literal[PROVIDER_NAMES] | None = None  # type: ignore[valid-type]
     settings: dict[str, Any] | None = None
     output: OutputUpdate | None = None
     size_limit_mb: int | None = Field(None, ge=1, le=200)
-    """At most the server's MAX_UPLOAD_MB (checked by ``update_slot``; 200 is its own bound)."""
+    """At most the server's MAX_UPLOAD_MB, when validated with ``context={"max_upload_mb": …}``
+    (200 is the bound the API documents)."""
     ingest_password: IngestPassword | None = None
     public_gallery: bool | None = None
     telegram: TelegramUpdate | None = None
     version: int | None = Field(None, ge=1)
+
+    @field_validator("size_limit_mb")
+    @classmethod
+    def within_server_cap(cls, value: int | None, info: ValidationInfo) -> int | None:
+        cap = (info.context or {}).get("max_upload_mb")
+        if value is not None and cap is not None and value > cap:
+            raise PydanticCustomError(
+                "less_than_equal", "Input should be less than or equal to {le}", {"le": cap}
+            )
+        return value
 
 
 class OutputOut(BaseModel):
@@ -117,53 +132,6 @@ class SlotList(BaseModel):
     slots: list[SlotOut]
 
 
-def localized_errors(error: ValidationError, prefix: str = "") -> dict[str, str]:
-    """Pydantic's errors as ``{dotted field: message in the admin's language}``."""
-    errors: dict[str, str] = {}
-    for detail in error.errors(include_url=False, include_input=False):
-        path = ".".join(str(part) for part in (prefix, *detail["loc"]) if part != "")
-        errors.setdefault(
-            path or "form", error_message(detail["type"], detail.get("ctx") or {}, detail["msg"])
-        )
-    return errors
-
-
-SIMPLE_MESSAGES = {
-    "missing": _l("This field is required."),
-    "string_pattern_mismatch": _l("Contains characters that are not allowed."),
-    "int_parsing": _l("Enter a whole number."),
-    "int_from_float": _l("Enter a whole number."),
-    "int_type": _l("Enter a whole number."),
-    "float_parsing": _l("Enter a number."),
-    "float_type": _l("Enter a number."),
-    "bool_parsing": _l("Choose yes or no."),
-    "bool_type": _l("Choose yes or no."),
-    "literal_error": _l("Choose one of the offered values."),
-    "extra_forbidden": _l("This field is not accepted here."),
-    "dict_type": _l("Enter an object."),
-    "list_type": _l("Enter a list."),
-}
-
-
-def error_message(kind: str, ctx: dict[str, Any], fallback: str) -> str:
-    """Pydantic's common error types in the admin's language; others as pydantic words them."""
-    if kind == "string_too_short" and ctx.get("min_length") == 1:
-        kind = "missing"
-    if kind in SIMPLE_MESSAGES:
-        return str(SIMPLE_MESSAGES[kind])
-    if kind == "string_too_short":
-        message = _("Enter at least %(num)s characters.", num=ctx["min_length"])
-    elif kind == "string_too_long":
-        message = _("Enter at most %(num)s characters.", num=ctx["max_length"])
-    elif kind in ("greater_than_equal", "greater_than"):
-        message = _("Must be at least %(num)s.", num=ctx.get("ge", ctx.get("gt")))
-    elif kind in ("less_than_equal", "less_than"):
-        message = _("Must be at most %(num)s.", num=ctx.get("le", ctx.get("lt")))
-    else:
-        message = fallback.removeprefix("Value error, ")
-    return str(message)
-
-
 TURBOTEXT_METHOD_FIELDS = {
     "generate_image2image": ("prompt", "strength", "seed", "scale", "negative_prompt"),
     "mix_images": ("prompt",),
@@ -171,18 +139,19 @@ TURBOTEXT_METHOD_FIELDS = {
 }
 JSON_SETTINGS = ("safety_settings",)
 CHECKBOXES = ("is_active", "public_gallery", "telegram.enabled")
+"""The slot form's checkboxes: absent from a submitted form means off."""
 
 
 def provider_fields(provider: str, method: str | None = None) -> tuple[str, ...]:
     """The settings fields the slot form shows for ``provider`` (and turbotext ``method``)."""
     if provider == "turbotext":
         return ("method", *TURBOTEXT_METHOD_FIELDS.get(method or "", ()))
-    model = SETTINGS_MODELS.get(provider)
-    return tuple(model.model_fields) if model else ()
+    spec = PROVIDERS.get(provider)
+    return tuple(spec.settings_model.model_fields) if spec else ()
 
 
 def default_settings(provider: str) -> dict[str, Any]:
-    model = SETTINGS_MODELS[provider]
+    model = provider_spec(provider).settings_model
     defaults = {
         name: info.default
         for name, info in model.model_fields.items()
@@ -193,7 +162,7 @@ def default_settings(provider: str) -> dict[str, Any]:
     return defaults
 
 
-def form_to_payload(form: MultiDict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+def form_to_payload(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
     """The slot form as a ``SlotUpdate`` body, plus errors of fields that are not even parseable.
 
     Checkboxes absent from the form are off; empty settings fields are left out (unset); only the
@@ -272,33 +241,6 @@ def slot_values(slot: Slot) -> dict[str, str]:
     }
 
 
-@dataclass
-class SlotForm:
-    """The slot form as shown: values (what was saved or typed), errors by field, and outcome."""
-
-    values: dict[str, str]
-    errors: dict[str, str] = field(default_factory=dict)
-    saved: bool = False
-    conflict: VersionConflict | None = None
-
-    @classmethod
-    def typed(cls, form: MultiDict[str, str], **kwargs: Any) -> SlotForm:
-        values = {
-            key: value
-            for key, value in form.items()
-            if key not in ("ingest_password", "csrf_token")
-        }
-        for name in CHECKBOXES:
-            values[name] = "on" if name in form else ""
-        return cls(values, **kwargs)
-
-    def value(self, name: str, default: str = "") -> str:
-        return self.values.get(name, default)
-
-    def checked(self, name: str) -> bool:
-        return bool(self.values.get(name))
-
-
 def literal_values(model: type[BaseModel], name: str) -> tuple[str, ...]:
     """The allowed values of a ``Literal`` field (``| None`` ignored), for a select's options."""
     values: list[str] = []
@@ -312,12 +254,6 @@ def literal_values(model: type[BaseModel], name: str) -> tuple[str, ...]:
     return tuple(values)
 
 
-PROVIDER_LABELS = {
-    "local": _l("Built-in styles (offline)"),
-    "gemini": "Google Gemini",
-    "turbotext": "TurboText",
-    "openai": "OpenAI",
-}
 STYLE_LABELS = {
     "sepia": _l("Sepia"),
     "bw": _l("Black and white"),

@@ -1,7 +1,12 @@
-"""Changing a slot: every path that saves a slot or its provider settings goes through here."""
+"""Changing a slot: the one validation of a change and the one save every slot change goes through.
+
+The slot form, ``PUT /api/slots/<id>``, the dashboard's switch and a test run's overrides all
+validate with ``validate_slot_change``; every save goes through ``update_slot``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -11,34 +16,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.passwords import hash_password
-from app.config import Config
 from app.db import utcnow
-from app.providers.schemas import SettingsInvalid, validate_settings
+from app.ingest.models import FAILED_STATUSES
+from app.providers.registry import PROVIDERS, validate_settings
+from app.providers.schemas import SettingsInvalid
+from app.slots.errors import SlotInvalid, SlotNotFound, SlotVersion, VersionConflict
 from app.slots.models import Slot, slot_ids
-from app.slots.schemas import SlotUpdate, localized_errors
+from app.slots.schemas import SlotUpdate
 from app.stats.service import SlotStats
-
-
-class SlotNotFound(LookupError):
-    pass
-
-
-class VersionConflict(Exception):
-    """The slot was saved by someone else since the caller read ``version``."""
-
-    def __init__(self, updated_by: str | None, updated_at: datetime, current_version: int) -> None:
-        super().__init__(f"slot changed by {updated_by} at {updated_at.isoformat()}")
-        self.updated_by = updated_by
-        self.updated_at = updated_at
-        self.current_version = current_version
-
-
-class SlotInvalid(ValueError):
-    """Field errors of a slot change, as ``{dotted field: message}``."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{field}: {message}" for field, message in errors.items()))
-        self.errors = errors
+from app.validation import field_messages
 
 
 def find_slot(session: Session, slot_id: str) -> Slot:
@@ -69,35 +55,58 @@ def mark_saved(slot: Slot, updated_by: str) -> None:
     slot.updated_by = updated_by
 
 
-def set_provider_settings(
-    session: Session, slot_id: str, provider: str, settings: dict[str, Any], updated_by: str
-) -> Slot:
-    """Validate ``settings`` for ``provider`` and store them in place of the old ones.
+def validate_slot_change(
+    slot: Slot,
+    raw: Mapping[str, Any],
+    *,
+    max_upload_mb: int,
+    lenient: bool = False,
+    unreadable: Mapping[str, str] | None = None,
+) -> SlotUpdate:
+    """``raw`` as a ``SlotUpdate`` that can be applied to ``slot``, with its settings normalized
+    for the provider the slot will have.
 
-    The old settings are replaced, not merged, so switching provider leaves no stale keys.
-    Raises ``SettingsInvalid`` (with per-field errors) and changes nothing when they are invalid.
+    JSON is validated strictly (``0`` is not ``false``); a form's values are all text, so the form
+    passes ``lenient``. ``unreadable``: fields the caller could not even parse (a form's JSON),
+    reported together with the rest. Raises ``SlotInvalid`` naming every invalid field.
     """
-    slot = find_slot(session, slot_id)
-    validated = validate_settings(provider, settings)
-    slot.provider = provider
-    slot.settings = validated
-    mark_saved(slot, updated_by)
-    session.commit()
-    return slot
+    errors: dict[str, str] = {}
+    change = None
+    try:
+        change = SlotUpdate.model_validate(
+            raw, strict=not lenient, context={"max_upload_mb": max_upload_mb}
+        )
+    except ValidationError as invalid:
+        errors = field_messages(invalid)
+    provider = raw.get("provider") or slot.provider
+    known = isinstance(provider, str) and provider in PROVIDERS
+    settings = raw.get("settings")
+    normalized = None
+    if known and isinstance(settings, dict):
+        normalized, settings_errors = check_settings(provider, settings)
+        errors = {**settings_errors, **errors}
+    elif known and settings is None and provider != slot.provider:
+        errors["settings"] = _("Switching the provider needs complete settings for the new one.")
+    errors = {**errors, **(unreadable or {})}
+    if errors or change is None:
+        raise SlotInvalid(errors)
+    if normalized is None:
+        return change
+    return change.model_copy(update={"settings": normalized})
 
 
 def check_settings(
     provider: str, settings: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, str]]:
+) -> tuple[dict[str, Any] | None, dict[str, str]]:
     """``validate_settings`` with its errors keyed ``settings.<field>`` in the admin's language."""
     if contains_nul(settings):
-        return {}, {"settings": _("Text must not contain NUL characters.")}
+        return None, {"settings": _("Text must not contain NUL characters.")}
     try:
         return validate_settings(provider, settings), {}
     except SettingsInvalid as invalid:
         if isinstance(invalid.__cause__, ValidationError):
-            return {}, localized_errors(invalid.__cause__, prefix="settings")
-        return {}, {
+            return None, field_messages(invalid.__cause__, prefix="settings")
+        return None, {
             key if key in ("settings", "provider") else f"settings.{key}": message
             for key, message in invalid.errors.items()
         }
@@ -114,19 +123,66 @@ def contains_nul(value: Any) -> bool:
     return False
 
 
-def update_slot(
-    session: Session, config: Config, slot_id: str, changes: SlotUpdate, updated_by: str
-) -> Slot:
-    """Apply ``changes`` as one save: all of them or, on any error, none.
+def apply_slot_change(slot: Slot, change: SlotUpdate) -> None:
+    """Set the fields ``change`` names on ``slot`` (as ``validate_slot_change`` returned it)."""
+    if change.provider is not None:
+        slot.provider = change.provider
+    if change.settings is not None:
+        slot.settings = change.settings
+    if change.display_name is not None:
+        slot.display_name = change.display_name
+    if change.is_active is not None:
+        slot.is_active = change.is_active
+    if change.output is not None:
+        output = change.output
+        slot.output_format = output.format or slot.output_format
+        slot.output_quality = output.quality or slot.output_quality
+        slot.max_side = output.max_side or slot.max_side
+    if change.size_limit_mb is not None:
+        slot.size_limit_mb = change.size_limit_mb
+    if "ingest_password" in change.model_fields_set:
+        password = change.ingest_password
+        slot.ingest_password_hash = hash_password(password) if password else None
+    if change.public_gallery is not None:
+        slot.public_gallery = change.public_gallery
+    if change.telegram is not None:
+        if change.telegram.enabled is not None:
+            slot.telegram_enabled = change.telegram.enabled
+        if "label" in change.telegram.model_fields_set:
+            slot.telegram_label = change.telegram.label or None
 
-    The row is locked while the version is compared, so two saves of the same version cannot both
-    win. Raises ``SlotNotFound``, ``VersionConflict`` or ``SlotInvalid``.
+
+def update_slot(
+    session: Session,
+    slot_id: str,
+    raw: Mapping[str, Any],
+    updated_by: str,
+    *,
+    max_upload_mb: int,
+    lenient: bool = False,
+    unreadable: Mapping[str, str] | None = None,
+) -> Slot:
+    """Validate ``raw`` (as ``validate_slot_change`` does) and save it as one change: all of it
+    or, on any error, none.
+
+    The row is locked while the version is compared and the change validated, so two saves of the
+    same version cannot both win, and settings are checked against the provider the slot has
+    now. A version other than the slot's is a conflict even when fields are invalid: they would
+    be judged against someone else's save. Raises ``SlotNotFound``, ``VersionConflict`` or
+    ``SlotInvalid``.
     """
     try:
         slot = lock_slot(session, slot_id)
-        if changes.version is not None and changes.version != slot.version:
-            raise VersionConflict(slot.updated_by, slot.updated_at, slot.version)
-        apply_changes(slot, config, changes)
+        sent = sent_version(raw)
+        if sent is not None and sent != slot.version:
+            current = SlotVersion(
+                updated_by=slot.updated_by, updated_at=slot.updated_at, current_version=slot.version
+            )
+            raise VersionConflict(current)
+        change = validate_slot_change(
+            slot, raw, max_upload_mb=max_upload_mb, lenient=lenient, unreadable=unreadable
+        )
+        apply_slot_change(slot, change)
     except BaseException:
         session.rollback()
         raise
@@ -135,44 +191,14 @@ def update_slot(
     return slot
 
 
-def apply_changes(slot: Slot, config: Config, changes: SlotUpdate) -> None:
-    errors: dict[str, str] = {}
-    provider = changes.provider or slot.provider
-    settings = slot.settings
-    if changes.settings is not None:
-        settings, errors = check_settings(provider, changes.settings)
-    elif provider != slot.provider:
-        errors["settings"] = _("Switching the provider needs complete settings for the new one.")
-    if changes.size_limit_mb is not None and changes.size_limit_mb > config.max_upload_mb:
-        errors["size_limit_mb"] = _("Must be at most %(num)s.", num=config.max_upload_mb)
-    if errors:
-        raise SlotInvalid(errors)
-
-    slot.provider, slot.settings = provider, settings
-    if changes.display_name is not None:
-        slot.display_name = changes.display_name
-    if changes.is_active is not None:
-        slot.is_active = changes.is_active
-    if changes.output is not None:
-        output = changes.output
-        slot.output_format = output.format or slot.output_format
-        slot.output_quality = output.quality or slot.output_quality
-        slot.max_side = output.max_side or slot.max_side
-    if changes.size_limit_mb is not None:
-        slot.size_limit_mb = changes.size_limit_mb
-    if "ingest_password" in changes.model_fields_set:
-        password = changes.ingest_password
-        slot.ingest_password_hash = hash_password(password) if password else None
-    if changes.public_gallery is not None:
-        slot.public_gallery = changes.public_gallery
-    if changes.telegram is not None:
-        if changes.telegram.enabled is not None:
-            slot.telegram_enabled = changes.telegram.enabled
-        if "label" in changes.telegram.model_fields_set:
-            slot.telegram_label = changes.telegram.label or None
+def sent_version(raw: Mapping[str, Any]) -> int | None:
+    """The version a change was based on, when it is readable (else validation reports it)."""
+    version = raw.get("version")
+    if isinstance(version, str) and version.isdecimal():
+        return int(version)
+    return version if type(version) is int else None
 
 
-FAILED_STATUSES = frozenset({"failed", "timeout", "interrupted"})
 FAILING_MIN_JOBS = 3
 FAILING_BELOW_RATE = 0.5
 

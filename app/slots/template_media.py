@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import os
 import secrets
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -23,14 +22,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.media.images import (
-    EXTENSION_BY_MIME,
     FORMAT_BY_MIME,
     ImageRejected,
     decode_image,
     make_preview,
     sniff_mime,
 )
-from app.media.storage import SAFE_NAME, MediaStore, UnsafePath
+from app.media.storage import MediaStore
+from app.slots.errors import TemplateNotFound, TemplateRejected
 from app.slots.models import TemplateMedia
 from app.slots.schemas import TEMPLATE_KINDS
 from app.slots.service import lock_slot, mark_saved
@@ -40,18 +39,6 @@ MAX_TEMPLATES = 4
 PREVIEW_DECODE_SIDE = 1024
 
 log = structlog.get_logger(__name__)
-
-
-class TemplateRejected(ValueError):
-    def __init__(self, failure_reason: str, message: str, status: int = 422) -> None:
-        super().__init__(message)
-        self.failure_reason = failure_reason
-        self.message = message
-        self.status = status
-
-
-class TemplateNotFound(LookupError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -94,7 +81,7 @@ def check_template(stream: IO[bytes], max_pixels: int) -> CheckedTemplate:
 
 
 def preview_relpath(template: TemplateMedia) -> str:
-    return f"templates/{template.slot_id}/{template.media_id}.preview.webp"
+    return MediaStore.template_preview_relpath(template.slot_id, template.media_id)
 
 
 def add_template(
@@ -123,7 +110,7 @@ def add_template(
             media_id=media_id,
             slot_id=slot.slot_id,
             kind=kind,
-            path=f"templates/{slot.slot_id}/{media_id}.{EXTENSION_BY_MIME[checked.mime]}",
+            path=MediaStore.template_relpath(slot.slot_id, media_id, checked.mime),
             mime=checked.mime,
             size_bytes=checked.size_bytes,
             width=checked.width,
@@ -151,33 +138,17 @@ def write_files(
     store: MediaStore, template: TemplateMedia, stream: IO[bytes], preview: bytes
 ) -> list[str]:
     """Write the template and its preview, each to a temp file renamed into place."""
-    if not (SAFE_NAME.match(template.slot_id) and SAFE_NAME.match(template.media_id)):
-        raise UnsafePath(template.path)
-    (store.templates_dir / template.slot_id).mkdir(parents=True, exist_ok=True)
     written: list[str] = []
     try:
-        stream.seek(0)
-        write_atomically(store, template.path, stream)
+        store.write_file(template.path, stream)
         written.append(template.path)
-        write_atomically(store, preview_relpath(template), io.BytesIO(preview))
+        store.write_file(preview_relpath(template), io.BytesIO(preview))
         written.append(preview_relpath(template))
     except BaseException:
         for relative in written:
             store.remove(relative)
         raise
     return written
-
-
-def write_atomically(store: MediaStore, relative: str, content: IO[bytes]) -> None:
-    target = store.path(relative)
-    staging = store.temp_dir / f"{target.name}.{secrets.token_hex(4)}"
-    try:
-        with staging.open("wb") as out:
-            shutil.copyfileobj(content, out, 1024 * 1024)
-        staging.replace(target)
-    except BaseException:
-        staging.unlink(missing_ok=True)
-        raise
 
 
 def find_template(session: Session, slot_id: str, media_id: str) -> TemplateMedia:

@@ -12,23 +12,26 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.config import Config
+from app.deadline import Deadline
 from app.ingest.errors import IngestError
 from app.ingest.models import Job
-from app.ingest.service import IngestRequest, Upload, process_photo
+from app.ingest.schemas import IngestRequest, Upload
+from app.ingest.service import process_photo
 from app.media.storage import MediaStore
-from app.providers import Outbound
-from app.providers.base import Deadline
-from app.providers.schemas import SettingsInvalid, validate_settings
+from app.providers.base import Outbound
 from app.settings.service import RuntimeSettings
+from app.slots.errors import SlotInvalid
 from app.slots.models import Slot
-from app.slots.schemas import SlotUpdate, localized_errors
+from app.slots.schemas import SlotUpdate
+from app.slots.service import apply_slot_change, validate_slot_change
 
 OVERRIDES_FIELD = "slot_payload"
+RUN_FIELDS = frozenset({"provider", "settings", "output", "size_limit_mb"})
+"""The override fields a test run uses; the others are validated and ignored."""
 
 
 @dataclass(frozen=True)
@@ -41,14 +44,6 @@ class RunReport:
     error: IngestError | None = None
 
 
-class OverridesInvalid(ValueError):
-    """Field errors of test-run overrides, as ``{field: message}``."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{field}: {message}" for field, message in errors.items()))
-        self.errors = errors
-
-
 def run_test(
     session: Session,
     config: Config,
@@ -59,12 +54,12 @@ def run_test(
     upload: Upload | None,
     source: str,
     *,
-    started: float,
+    deadline: Deadline,
     arrived_at: datetime,
     client_meta: dict[str, str] | None = None,
 ) -> RunReport:
-    """Process ``upload`` with ``slot`` within ``sync_response_seconds`` from ``started``
-    (monotonic); the job row is recorded like any ingest's."""
+    """Process ``upload`` with ``slot`` by ``deadline``; the job row is recorded like any
+    ingest's."""
     request = IngestRequest(
         slot=slot,
         source=source,
@@ -73,7 +68,7 @@ def run_test(
         idempotency_key=None,
         dedupe_by_content=False,
         arrived_at=arrived_at,
-        deadline=Deadline.after(runtime.sync_response_seconds, start=started),
+        deadline=deadline,
     )
     try:
         result = process_photo(session, config, store, runtime, request, outbound)
@@ -94,50 +89,32 @@ def _report(session: Session, job_id: str | None, error: IngestError | None) -> 
     return RunReport(job_id, timing.duration_ms, timing.provider_ms, error)
 
 
-def parse_overrides(raw: str) -> SlotUpdate:
-    """The ``slot_payload`` JSON object, validated as a slot change."""
+def with_overrides(slot: Slot, raw: str, *, max_upload_mb: int) -> tuple[Slot, SlotUpdate]:
+    """A copy of ``slot`` with the ``slot_payload`` JSON object applied, and that change.
+
+    The overrides are validated as any slot change (a new provider needs its complete settings,
+    settings replace the old ones); only ``RUN_FIELDS`` are applied. The copy is in no session and
+    never saved. Raises ``SlotInvalid`` with the fields named under ``slot_payload``.
+    """
     try:
         payload = json.loads(raw)
     except (ValueError, RecursionError):
-        raise OverridesInvalid({OVERRIDES_FIELD: _("Enter a JSON object.")}) from None
+        payload = None
     if not isinstance(payload, dict):
-        raise OverridesInvalid({OVERRIDES_FIELD: _("Enter a JSON object.")})
+        raise SlotInvalid({OVERRIDES_FIELD: _("Enter a JSON object.")})
     try:
-        return SlotUpdate.model_validate(payload)
-    except ValidationError as error:
-        raise OverridesInvalid(localized_errors(error, prefix=OVERRIDES_FIELD)) from None
-
-
-def with_overrides(slot: Slot, update: SlotUpdate) -> Slot:
-    """A copy of ``slot`` with the fields a run uses changed; not in any session, never saved.
-
-    As in a saved change, a new provider needs its complete settings, and settings replace the
-    old ones rather than merge with them.
-    """
+        change = validate_slot_change(slot, payload, max_upload_mb=max_upload_mb)
+    except SlotInvalid as invalid:
+        errors = {f"{OVERRIDES_FIELD}.{name}": message for name, message in invalid.errors.items()}
+        raise SlotInvalid(errors) from None
     copy = Slot(**{attr.key: getattr(slot, attr.key) for attr in sa.inspect(Slot).column_attrs})
     set_committed_value(copy, "templates", list(slot.templates))
-    provider = update.provider or slot.provider
-    if update.settings is not None or provider != slot.provider:
-        if update.settings is None:
-            message = _("Send the complete settings for the new provider.")
-            raise OverridesInvalid({f"{OVERRIDES_FIELD}.settings": message})
-        try:
-            copy.settings = validate_settings(provider, update.settings)
-        except SettingsInvalid as invalid:
-            raise OverridesInvalid(
-                {f"{OVERRIDES_FIELD}.settings.{k}": v for k, v in invalid.errors.items()}
-            ) from None
-        copy.provider = provider
-    if update.output is not None:
-        copy.output_format = update.output.format or copy.output_format
-        copy.output_quality = update.output.quality or copy.output_quality
-        copy.max_side = update.output.max_side or copy.max_side
-    if update.size_limit_mb is not None:
-        copy.size_limit_mb = update.size_limit_mb
-    return copy
+    used = {name: getattr(change, name) for name in RUN_FIELDS & change.model_fields_set}
+    apply_slot_change(copy, SlotUpdate.model_construct(**used))
+    return copy, change
 
 
-def overridden_fields(update: SlotUpdate) -> dict[str, str]:
+def overridden_fields(change: SlotUpdate) -> dict[str, str]:
     """What the job row's client metadata says about the overrides a run used."""
-    fields = sorted(update.model_fields_set)
+    fields = sorted(change.model_fields_set)
     return {"overrides": ",".join(fields)} if fields else {}

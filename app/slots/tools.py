@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, g, make_response, render_template, request
+from flask import Blueprint, Response, make_response, render_template, request
 from flask_babel import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 from spectree import Response as SpecResponse
@@ -15,28 +15,23 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app import context, db
-from app.api import AUTH_ERRORS, BEARER, ApiError, FieldError, api_blueprint, spec
+from app.api import AUTH_ERRORS, BEARER, ApiError, api_blueprint, spec, validation_error
 from app.auth.guard import require_admin_session
 from app.db import utcnow
+from app.deadline import request_arrived_at, request_deadline
 from app.ingest.errors import IngestError
-from app.ingest.models import Job, has_live_result
-from app.ingest.service import Upload
+from app.ingest.models import Job, JobSource, JobStatus
+from app.ingest.schemas import Upload
 from app.ops.cleanup import run_slot_cleanup
-from app.ops.cleanup_summary import CleanupSummary, format_bytes
-from app.public.links import result_links
+from app.ops.cleanup_summary import CleanupSummary
 from app.settings.service import load_settings
+from app.slots.errors import SlotInvalid, SlotNotFound
 from app.slots.models import Slot
 from app.slots.results_zip import zip_chunks, zip_entries
 from app.slots.routes import slot_or_404
-from app.slots.service import SlotNotFound, find_slot
-from app.slots.testrun import (
-    OverridesInvalid,
-    RunReport,
-    overridden_fields,
-    parse_overrides,
-    run_test,
-    with_overrides,
-)
+from app.slots.service import find_slot
+from app.slots.testrun import RunReport, overridden_fields, run_test, with_overrides
+from app.urls import result_links
 
 bp = Blueprint("slot_tools", __name__, url_prefix="/admin/slots")
 bp.before_request(require_admin_session)
@@ -74,8 +69,8 @@ def start_run(
         slot,
         upload,
         source,
-        started=g.request_started,
-        arrived_at=g.request_arrived_at,
+        deadline=request_deadline(runtime.sync_response_seconds),
+        arrived_at=request_arrived_at(),
         client_meta=client_meta,
     )
 
@@ -97,7 +92,7 @@ def live_results(
                 Job.result_expires_at,
             )
         )
-        .where(Job.slot_id == slot_id, has_live_result(now))
+        .where(Job.slot_id == slot_id, Job.live_result(now))
         .order_by(Job.created_at.desc())
         .limit(limit)
     )
@@ -115,7 +110,7 @@ def test_run(slot_id: str) -> tuple[str, int, dict[str, str]]:
     if part is None or not part.filename:
         missing = _("Choose a photo to test the slot with.")
         return render_template("slots/_tools_result.html", missing=missing), 422, {}
-    report = start_run(session, slot, Upload(part.stream, part.filename), "ui_test")
+    report = start_run(session, slot, Upload(part.stream, part.filename), JobSource.UI_TEST)
     status = 200
     if report.error is not None and report.error.status < 500:
         status = report.error.status
@@ -150,9 +145,7 @@ def cleanup(slot_id: str) -> str:
     session = db.session()
     slot_or_404(session, slot_id)
     summary = clean_slot(session, slot_id)
-    return render_template(
-        "slots/_tools_cleanup.html", summary=summary, freed=format_bytes(summary.bytes_freed)
-    )
+    return render_template("slots/_tools_cleanup.html", summary=summary)
 
 
 def clean_slot(session: Session, slot_id: str) -> CleanupSummary:
@@ -199,7 +192,7 @@ class SlotTestRunForm(BaseModel):
 
 class SlotTestRunResult(BaseModel):
     job_id: str
-    status: Literal["done"] = "done"
+    status: Literal[JobStatus.DONE] = JobStatus.DONE
     duration_ms: int | None
     provider_ms: int | None
     result_url: str
@@ -246,14 +239,14 @@ def api_test_run(slot_id: str, form: SlotTestRunForm) -> Response:
         raise IngestError("invalid_request", "Send multipart/form-data with a test_image file.")
     client_meta: dict[str, str] = {}
     if form.slot_payload is not None:
+        max_upload_mb = context.config().max_upload_mb
         try:
-            update = parse_overrides(form.slot_payload)
-            slot = with_overrides(slot, update)
-        except OverridesInvalid as invalid:
-            return invalid_overrides(invalid)
-        client_meta = overridden_fields(update)
+            slot, change = with_overrides(slot, form.slot_payload, max_upload_mb=max_upload_mb)
+        except SlotInvalid as invalid:
+            return validation_error(invalid.errors)
+        client_meta = overridden_fields(change)
     upload = Upload(form.test_image.stream, form.test_image.filename)
-    report = start_run(session, slot, upload, "api", client_meta)
+    report = start_run(session, slot, upload, JobSource.API, client_meta)
     if report.error is not None:
         return api_run_error(report.error)
     assert report.job_id
@@ -288,20 +281,6 @@ def api_cleanup(slot_id: str) -> Response:
         errors=summary.errors,
     )
     return make_response(body.model_dump(mode="json"))
-
-
-def invalid_overrides(invalid: OverridesInvalid) -> Response:
-    body = ApiError(
-        failure_reason="validation_error",
-        message=_("The request has invalid fields."),
-        errors=[
-            FieldError(field=field, message=message, type="value_error")
-            for field, message in invalid.errors.items()
-        ],
-    )
-    response = make_response(body.model_dump(mode="json"))
-    response.status_code = 422
-    return response
 
 
 def api_run_error(error: IngestError) -> Response:

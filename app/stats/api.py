@@ -12,7 +12,7 @@ from app.api import AUTH_ERRORS, BEARER, api_blueprint, spec
 from app.db import utcnow
 from app.ingest.models import Job
 from app.stats import service
-from app.stats.joblog import Cursor, list_jobs, result_is_live
+from app.stats.joblog import Cursor, list_jobs
 from app.stats.schemas import (
     JobList,
     JobOut,
@@ -106,5 +106,5 @@ def job_out(job: Job, now: datetime) -> JobOut:
         result_mime=job.result_mime,
         result_bytes=job.result_bytes,
         result_expires_at=job.result_expires_at,
-        result_live=result_is_live(job, now),
+        result_live=job.has_live_result(now),
     )

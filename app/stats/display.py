@@ -1,4 +1,4 @@
-"""How the stats pages word and format things: labels, durations, sizes, rates, chart data."""
+"""How the stats pages word and format things: durations, rates, moments, chart data."""
 
 from __future__ import annotations
 
@@ -9,24 +9,11 @@ from flask_babel import format_datetime, format_decimal, format_percent, format_
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from app.ingest.models import JOB_STATUSES
+from app.ingest.models import JobStatus
+from app.labels import JOB_STATUS_LABELS
 from app.stats.service import HOUR, Overview
 
-STATUS_LABELS = {
-    "pending": _l("Pending"),
-    "done": _l("Done"),
-    "failed": _l("Failed"),
-    "timeout": _l("Timeout"),
-    "interrupted": _l("Interrupted"),
-}
-SOURCE_LABELS = {
-    "ingest": _l("Booth"),
-    "ui_test": _l("Test run"),
-    "telegram": _l("Telegram"),
-    "api": _l("API"),
-}
 WINDOW_LABELS = {"1h": _l("1 h"), "24h": _l("24 h"), "72h": _l("72 h"), "7d": _l("7 d")}
-BYTE_UNITS = (_l("B"), _l("KB"), _l("MB"), _l("GB"), _l("TB"))
 
 
 def duration(ms: int | None) -> str:
@@ -35,14 +22,6 @@ def duration(ms: int | None) -> str:
     if ms < 1000:
         return str(_("%(value)s ms", value=format_decimal(ms)))
     return str(_("%(value)s s", value=format_decimal(ms / 1000, format="#,##0.0")))
-
-
-def size(value: int) -> str:
-    amount, unit = float(value), 0
-    while amount >= 1024 and unit < len(BYTE_UNITS) - 1:
-        amount, unit = amount / 1024, unit + 1
-    pattern = "#,##0" if unit == 0 else "#,##0.0"
-    return f"{format_decimal(amount, format=pattern)} {BYTE_UNITS[unit]}"
 
 
 def percent(value: float | None) -> str:
@@ -69,10 +48,10 @@ def jobs_chart(overview: Overview) -> dict[str, Any]:
         "datasets": [
             {
                 "key": status,
-                "label": str(STATUS_LABELS[status]),
+                "label": str(JOB_STATUS_LABELS[status]),
                 "data": [point.by_status[status] for point in points],
             }
-            for status in JOB_STATUSES
+            for status in JobStatus
         ],
     }
 

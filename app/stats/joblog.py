@@ -14,7 +14,6 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.db import utcnow
 from app.ingest.ids import is_job_id
 from app.ingest.models import Job
 
@@ -112,12 +111,3 @@ def list_jobs(
 
 def find_job(session: Session, job_id: str) -> Job | None:
     return session.get(Job, job_id) if is_job_id(job_id) else None
-
-
-def result_is_live(job: Job, now: datetime | None = None) -> bool:
-    return (
-        job.result_path is not None
-        and job.cleaned_at is None
-        and job.result_expires_at is not None
-        and job.result_expires_at > (now or utcnow())
-    )

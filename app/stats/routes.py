@@ -5,24 +5,24 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Response, abort, make_response, render_template
+from flask import Blueprint, Response, abort, render_template
 from flask_babel import gettext as _
 from htmx_flask import request
-from jinja2_fragments.flask import render_block
 from pydantic import ValidationError
 from sqlalchemy import select
 
 from app import db
 from app.auth.guard import require_admin_session
 from app.db import utcnow
+from app.htmx import render_page
 from app.ingest.errors import FAILURES
-from app.ingest.models import JOB_SOURCES, JOB_STATUSES
-from app.public.links import result_links
+from app.ingest.models import JobSource, JobStatus
 from app.slots.models import Slot
 from app.stats import display
-from app.stats.joblog import Cursor, CursorInvalid, find_job, list_jobs, result_is_live
+from app.stats.joblog import Cursor, CursorInvalid, find_job, list_jobs
 from app.stats.schemas import DATE_YEARS, JobFilterQuery
 from app.stats.service import stats_page
+from app.urls import result_links
 
 bp = Blueprint("stats", __name__, url_prefix="/admin")
 bp.before_request(require_admin_session)
@@ -36,7 +36,7 @@ WINDOWS = {
 DEFAULT_WINDOW = "24h"
 FILTER_FIELDS = tuple(JobFilterQuery.model_fields)
 
-for name in ("duration", "size", "percent", "count", "moment"):
+for name in ("duration", "percent", "count", "moment"):
     bp.add_app_template_filter(getattr(display, name), f"stats_{name}")
 
 
@@ -47,21 +47,8 @@ def slot_names() -> dict[str, str]:
 
 def labels() -> dict[str, Any]:
     return {
-        "status_labels": display.STATUS_LABELS,
-        "source_labels": display.SOURCE_LABELS,
         "reason_messages": {reason: message for reason, (_status, message) in FAILURES.items()},
     }
-
-
-def render_page(template: str, block: str, status: int, context: dict[str, Any]) -> Response:
-    """The whole page, or for htmx swaps only ``block`` (``Vary`` keeps caches apart)."""
-    if request.htmx and not request.htmx.history_restore_request:
-        body = render_block(template, block, **context)
-    else:
-        body = render_template(template, **context)
-    response = make_response(body, status)
-    response.vary.add("HX-Request")
-    return response
 
 
 @bp.get("/stats")
@@ -82,7 +69,7 @@ def page() -> Response:
         "latency_chart": display.latency_chart(stats.overview),
         **labels(),
     }
-    return render_page("stats/page.html", "stats_content", 200, context)
+    return render_page("stats/page.html", "stats_content", 200, **context)
 
 
 @bp.get("/jobs")
@@ -110,11 +97,11 @@ def jobs() -> Response:
         "errors": errors,
         "page": page,
         "slot_names": slot_names(),
-        "statuses": JOB_STATUSES,
-        "sources": JOB_SOURCES,
+        "statuses": list(JobStatus),
+        "sources": list(JobSource),
         **labels(),
     }
-    return render_page("stats/jobs.html", "jobs_body", 422 if errors else 200, context)
+    return render_page("stats/jobs.html", "jobs_body", 422 if errors else 200, **context)
 
 
 def read_cursor(name: str) -> Cursor | None:
@@ -148,7 +135,7 @@ def job_detail(job_id: str) -> str:
     job = find_job(db.session(), job_id)
     if job is None:
         abort(404, description=_("There is no job with this id."))
-    live = result_is_live(job)
+    live = job.has_live_result(utcnow())
     return render_template(
         "stats/job.html",
         job=job,

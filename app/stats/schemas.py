@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from app.ingest.models import JOB_SOURCES, JOB_STATUSES
+from app.ingest.models import JobSource, JobStatus
 from app.slots.models import slot_ids
 from app.stats.joblog import Cursor, CursorInvalid, JobFilters
 from app.stats.service import Overview, SlotStats
 
 MAX_WINDOW_MINUTES = 7 * 24 * 60
 DATE_YEARS = (2000, 2200)
-
-JobStatus = Literal[JOB_STATUSES]  # type: ignore[valid-type]
-JobSource = Literal[JOB_SOURCES]  # type: ignore[valid-type]
 
 
 class WindowQuery(BaseModel):

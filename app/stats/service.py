@@ -19,11 +19,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from app.ingest.models import JOB_STATUSES, Job
+from app.ingest.models import FAILED_STATUSES, Job, JobStatus
 from app.slots.models import Slot, TemplateMedia
 from app.stats.models import JobDurationsHourly, JobStatsHourly, MediaUsage
 
-FAILED_STATUSES = ("failed", "timeout", "interrupted")
 PROVIDER_ERROR_PATTERN = "provider\\_%"
 DURATION_RATIO = 1.1
 """The histogram's bucket k holds durations in [RATIO**k, RATIO**(k+1)) ms (migration 0002)."""
@@ -72,15 +71,15 @@ class Totals:
 
     @property
     def succeeded(self) -> int:
-        return self.by_status["done"]
+        return self.by_status[JobStatus.DONE]
 
     @property
     def timeouts(self) -> int:
-        return self.by_status["timeout"]
+        return self.by_status[JobStatus.TIMEOUT]
 
     @property
     def success_rate(self) -> float | None:
-        return rate(self.succeeded, self.jobs - self.by_status["pending"])
+        return rate(self.succeeded, self.jobs - self.by_status[JobStatus.PENDING])
 
 
 @dataclass(frozen=True)
@@ -173,7 +172,7 @@ def raw_edges(span: Span) -> list[sa.ColumnElement[bool]]:
 
 def is_provider_error() -> sa.ColumnElement[bool]:
     """As the rollup trigger: a failed job without a reason is not a provider error."""
-    matches = (Job.status == "failed") & Job.failure_reason.like(PROVIDER_ERROR_PATTERN)
+    matches = (Job.status == JobStatus.FAILED) & Job.failure_reason.like(PROVIDER_ERROR_PATTERN)
     return sa.func.coalesce(matches, sa.false())
 
 
@@ -252,7 +251,7 @@ def read_counts(session: Session, span: Span) -> Counts:
         counts.slots[slot_id][status] += jobs
         if provider_error:
             counts.provider_errors[slot_id] += jobs
-        if status == "done" and last_finished_at is not None:
+        if status == JobStatus.DONE and last_finished_at is not None:
             known = counts.last_success.get(slot_id, last_finished_at)
             counts.last_success[slot_id] = max(known, last_finished_at)
     return counts
@@ -271,7 +270,7 @@ def read_durations(session: Session, span: Span) -> Durations:
     for edge in raw_edges(span):
         parts.append(
             sa.select(*raw_keys, sa.func.count().label("jobs"))
-            .where(edge, Job.status == "done", Job.duration_ms.is_not(None))
+            .where(edge, Job.status == JobStatus.DONE, Job.duration_ms.is_not(None))
             .group_by(*raw_keys)
         )
     rows = sa.union_all(*parts).subquery()
@@ -363,16 +362,16 @@ def build_slot_stats(
     for slot_id, last_job_at, last_job_status, last_error_reason in latest:
         by_status = counts.slots.get(slot_id) or empty_statuses()
         total = sum(by_status.values())
-        finished = total - by_status["pending"]
+        finished = total - by_status[JobStatus.PENDING]
         histogram = durations.slots.get(slot_id, {})
         stats[slot_id] = SlotStats(
             slot_id=slot_id,
             jobs=total,
-            succeeded=by_status["done"],
-            timeouts=by_status["timeout"],
+            succeeded=by_status[JobStatus.DONE],
+            timeouts=by_status[JobStatus.TIMEOUT],
             provider_errors=counts.provider_errors.get(slot_id, 0),
-            success_rate=rate(by_status["done"], finished),
-            timeout_rate=rate(by_status["timeout"], finished),
+            success_rate=rate(by_status[JobStatus.DONE], finished),
+            timeout_rate=rate(by_status[JobStatus.TIMEOUT], finished),
             p50_ms=histogram_percentile(histogram, 0.5),
             p95_ms=histogram_percentile(histogram, 0.95),
             last_success_at=counts.last_success.get(slot_id),
@@ -393,7 +392,7 @@ def storage_bytes(session: Session) -> int:
 
 
 def empty_statuses() -> dict[str, int]:
-    return dict.fromkeys(JOB_STATUSES, 0)
+    return dict.fromkeys(JobStatus, 0)
 
 
 def build_overview(span: Span, counts: Counts, durations: Durations, storage: int) -> Overview:

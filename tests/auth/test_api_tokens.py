@@ -14,7 +14,7 @@ import requests
 
 from app.auth.tokens import issue_token
 from app.db import utcnow
-from tests.support import ADMIN_PASSWORD, ADMIN_USERNAME
+from tests.support.admin import ADMIN_PASSWORD, ADMIN_USERNAME
 
 PROTECTED = "/api/slots"
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import unquote
 
 import pytest
 import requests
@@ -13,9 +13,10 @@ from sqlalchemy import func, select
 
 from app import create_app
 from app.auth.models import LoginAttempt
+from app.auth.routes import safe_next
 from app.config import Config
-from tests.conftest import LiveServer
-from tests.support import ADMIN_PASSWORD, ADMIN_USERNAME, AdminClient
+from tests.support.admin import ADMIN_PASSWORD, ADMIN_USERNAME, AdminClient, login_form_token
+from tests.support.servers import LiveServer
 
 
 @contextmanager
@@ -30,22 +31,13 @@ def serve(config: Config) -> Iterator[str]:
         app.extensions["db_engine"].dispose()
 
 
-CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def login_form_token(http: requests.Session, base_url: str) -> str:
-    found = CSRF_INPUT.search(http.get(f"{base_url}/admin/login").text)
-    assert found
-    return found.group(1)
-
-
 def post_login(
     http: requests.Session, base_url: str, password: str, username: str = ADMIN_USERNAME, **extra
 ) -> requests.Response:
     data = {
         "username": username,
         "password": password,
-        "csrf_token": login_form_token(http, base_url),
+        "csrf_token": login_form_token(http.get(f"{base_url}/admin/login").text),
         **extra,
     }
     return http.post(f"{base_url}/admin/login", data=data, allow_redirects=False)
@@ -138,6 +130,35 @@ def test_login_returns_to_the_requested_page(live_server, http, admin_account):
 
 def test_login_never_redirects_to_another_site(live_server, http, admin_account):
     response = post_login(http, live_server.url, ADMIN_PASSWORD, next="//evil.example/x")
+    assert response.headers["Location"] == "/admin/"
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/\t/evil.example",
+        "/%09/evil.example",
+        "/\\evil.example",
+        "/ /evil.example",
+        "https://evil.example/",
+        "javascript:alert(1)",
+        "/\x00/evil.example",
+        "///evil.example",
+        "evil.example",
+    ],
+)
+def test_login_refuses_every_next_that_leaves_the_site(target):
+    assert safe_next(unquote(target)) == "/admin/"
+
+
+def test_login_keeps_a_same_site_path_with_its_query():
+    assert safe_next("/admin/jobs?status=failed") == "/admin/jobs?status=failed"
+
+
+def test_login_with_a_tab_before_a_host_in_next_goes_to_the_dashboard(
+    live_server, http, admin_account
+):
+    response = post_login(http, live_server.url, ADMIN_PASSWORD, next="/\t/evil.example")
     assert response.headers["Location"] == "/admin/"
 
 

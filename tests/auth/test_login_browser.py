@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.support import ADMIN_PASSWORD, ADMIN_USERNAME
+from tests.support.admin import ADMIN_PASSWORD, ADMIN_USERNAME
 
 
 def submit_login(page: Page, password: str) -> None:

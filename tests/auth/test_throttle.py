@@ -3,15 +3,19 @@ counted in PostgreSQL so every process sees them."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import requests
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.auth.models import LoginAttempt
 from app.auth.service import authenticate
-from app.db import utcnow
+from app.db import make_engine, utcnow
 from tests.auth.test_login import post_login, serve
-from tests.support import ADMIN_PASSWORD, ADMIN_USERNAME
+from tests.support.admin import ADMIN_PASSWORD, ADMIN_USERNAME
 
 
 def fail(
@@ -99,3 +103,33 @@ def test_failures_on_one_process_lock_logins_on_another(make_config, db_session,
             post_login(http, first, "wrong")
         response = post_login(http, second, ADMIN_PASSWORD)
     assert response.status_code == 429
+
+
+def test_parallel_wrong_passwords_check_no_more_passwords_than_the_limit(
+    database_url, db_session, admin_account
+):
+    """Each attempt is reserved before its password is checked, so 16 simultaneous attempts
+    leave at most 10 recorded (and checked) attempts."""
+    engine = make_engine(database_url, pool_size=16)
+    now = utcnow()
+    start = threading.Barrier(16)
+
+    def attempt(n: int) -> bool:
+        with Session(engine) as session:
+            start.wait()
+            return (
+                authenticate(session, ADMIN_USERNAME, "wrong", f"10.1.0.{n}", now).username is None
+            )
+
+    try:
+        with ThreadPoolExecutor(16) as pool:
+            refused = list(pool.map(attempt, range(16)))
+    finally:
+        engine.dispose()
+    checked = db_session.scalar(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.username == ADMIN_USERNAME)
+    )
+    assert all(refused)
+    assert checked == 10

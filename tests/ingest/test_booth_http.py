@@ -10,8 +10,8 @@ from urllib.parse import urljoin
 import pytest
 
 from app.ingest.models import Job
-from tests.booth import BOOTH_FIELDS, BoothResponse, booth_post, connect
-from tests.support import INGEST_PASSWORD, ingest_url
+from tests.support.booth import BOOTH_FIELDS, BoothResponse, booth_post, connect
+from tests.support.ingest import INGEST_PASSWORD, ingest_url
 
 pytestmark = pytest.mark.slow
 

@@ -15,8 +15,9 @@ from app.ingest.ids import new_job_id
 from app.ingest.models import Job
 from app.settings.service import save_settings
 from app.slots.models import Slot
-from tests.booth import BoothResponse, booth_post
-from tests.support import INGEST_PASSWORD, ingest_url, make_image_bytes
+from tests.support.booth import BoothResponse, booth_post
+from tests.support.images import make_image_bytes
+from tests.support.ingest import INGEST_PASSWORD, ingest_url
 
 pytestmark = pytest.mark.slow
 

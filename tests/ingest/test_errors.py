@@ -12,18 +12,19 @@ from app.auth.passwords import hash_password
 from app.ingest.models import Job
 from app.settings.service import save_settings
 from app.slots.models import Slot
-from tests.support import (
-    assert_error,
-    files_under,
-    ingest_url,
-    make_image_bytes,
-    only_job,
-    post_photo,
-)
+from tests.support.images import make_image_bytes
+from tests.support.ingest import assert_error, ingest_url, post_photo
+from tests.support.stored import files_under, only_job
 
 
 def test_unknown_slot_is_404_slot_not_found(live_server, http, jpeg):
     response = post_photo(http, ingest_url(live_server.url, "slot-999"), jpeg)
+    assert_error(response, 404, "slot_not_found")
+
+
+@pytest.mark.parametrize("slot_id", ["slot%00", "slot-001%00", "x" * 300, "SLOT-001"])
+def test_malformed_slot_id_is_404_slot_not_found(live_server, http, jpeg, slot_id):
+    response = post_photo(http, ingest_url(live_server.url, slot_id), jpeg)
     assert_error(response, 404, "slot_not_found")
 
 

@@ -11,7 +11,8 @@ from sqlalchemy import select, update
 
 from app.ingest.models import Job
 from app.slots.models import Slot
-from tests.support import ingest_url, make_image_bytes, post_photo
+from tests.support.images import make_image_bytes
+from tests.support.ingest import ingest_url, post_photo
 
 
 def job_count(db_session) -> int:

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from app.ingest.models import Job
 from app.media.models import MediaObject
 from app.slots.models import Slot
-from tests.support import ingest_url, make_image_bytes, post_photo
+from tests.support.images import make_image_bytes
+from tests.support.ingest import ingest_url, post_photo
 
 
 def test_success_answers_image_with_job_headers(live_server, http, jpeg):
@@ -40,6 +41,7 @@ def test_result_folder_holds_payload_preview_and_source(
     assert list((media_root / "temp").iterdir()) == []
     assert job.client_meta == {"user_id": "Acer"}
     assert job.input_bytes == len(jpeg)
+    assert job.result_bytes == len(response.content)
     assert job.duration_ms is not None and job.provider_ms is not None
     assert job.duration_ms >= job.provider_ms
     assert (job.result_expires_at - job.finished_at).total_seconds() == pytest.approx(72 * 3600)

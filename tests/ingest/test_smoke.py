@@ -1,4 +1,4 @@
-from tests.support import ingest_url, post_photo
+from tests.support.ingest import ingest_url, post_photo
 
 
 def test_booth_photo_comes_back_processed(live_server, http, jpeg):

@@ -11,7 +11,7 @@ import requests
 from app.config import Config
 from app.media.provider_links import LinkExpired, LinkInvalid, ProviderMediaLinks
 from app.media.storage import MediaStore, UnsafePath
-from tests.support import make_image_bytes
+from tests.support.images import make_image_bytes
 
 JOB_A = "job-aaaaaaaaaaaaaaaa"
 JOB_B = "job-bbbbbbbbbbbbbbbb"

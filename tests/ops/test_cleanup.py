@@ -33,8 +33,8 @@ from app.ops.cleanup import (
 )
 from app.ops.cleanup_summary import CleanupSummary
 from app.ops.models import RateCounter
-from tests.conftest import free_port
-from tests.support import files_under
+from tests.support.servers import free_port
+from tests.support.stored import files_under
 
 SECOND = timedelta(seconds=1)
 HOUR = timedelta(hours=1)

@@ -7,7 +7,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,8 +16,8 @@ from sqlalchemy import select
 from app.auth.models import Admin
 from app.auth.passwords import verify_password
 from app.config import PROJECT_ROOT
-from tests.conftest import free_port
-from tests.support import make_image_bytes
+from tests.support.images import make_image_bytes
+from tests.support.servers import free_port, wait_healthy
 
 PHOTOCHANGER = str(Path(sys.executable).parent / "photochanger")
 
@@ -58,19 +57,6 @@ def start_serve(env: dict[str, str], output: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text()
-        try:
-            if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"serve did not become healthy:\n{log.read_text()}")
-
-
 def stop(process: subprocess.Popen[bytes]) -> int:
     process.send_signal(signal.SIGTERM)
     return process.wait(60)
@@ -84,7 +70,7 @@ def test_serve_without_database_url_runs_embedded_postgres_end_to_end(tmp_path):
     log = tmp_path / "serve.log"
     process = start_serve(env, log)
     try:
-        wait_healthy(url, process, log)
+        wait_healthy(url, process, 90, log.read_text)
         printed = log.read_text()
         admin_password = re.search(r"First admin created: admin / (\S+)", printed)
         ingest_password = re.search(r"Global ingest password.*: (\S+)", printed)
@@ -106,7 +92,7 @@ def test_serve_without_database_url_runs_embedded_postgres_end_to_end(tmp_path):
     second_log = tmp_path / "serve2.log"
     process = start_serve(env, second_log)
     try:
-        wait_healthy(url, process, second_log)
+        wait_healthy(url, process, 90, second_log.read_text)
         assert "First admin created" not in second_log.read_text()
         assert requests.get(f"{url}/api/jobs/{job_id}", timeout=5).json()["status"] == "done"
     finally:

@@ -9,7 +9,7 @@ import requests
 
 from app import create_app
 from app.config import Config
-from tests.conftest import LiveServer
+from tests.support.servers import LiveServer
 
 
 def test_healthz_is_ok_when_database_and_media_work(live_server, http):

@@ -8,7 +8,8 @@ import json
 import pytest
 import requests
 
-from tests.support import INGEST_PASSWORD, ingest_url, make_image_bytes, post_photo
+from tests.support.images import make_image_bytes
+from tests.support.ingest import INGEST_PASSWORD, ingest_url, post_photo
 
 
 @pytest.mark.slow

@@ -4,24 +4,22 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import requests
 from PIL import Image
-from pytest_httpserver import HTTPServer
 from sqlalchemy.orm import Session
 
 from app.config import Config
 from app.db import utcnow
+from app.deadline import Deadline
 from app.ingest.models import Job
 from app.media.images import PreparedImage, decode_image
 from app.providers.base import (
-    Deadline,
     KeyCheck,
     ProviderBlocked,
     ProviderError,
@@ -34,14 +32,14 @@ from app.providers.base import (
 )
 from app.providers.gemini import GeminiProvider
 from app.settings.service import save_settings
-from app.slots.models import Slot
-from tests.fakes.gemini import (
+from tests.support.fakes.gemini import (
     API_KEY,
     HANG,
     GeminiFake,
     Reply,
     candidates_reply,
     deadline_exceeded_reply,
+    dripping,
     error_reply,
     html_reply,
     image_blocked_reply,
@@ -57,14 +55,10 @@ from tests.fakes.gemini import (
     thoughts_only_reply,
     unknown_model_reply,
 )
-from tests.support import (
-    assert_error,
-    files_under,
-    ingest_url,
-    make_image_bytes,
-    only_job,
-    post_photo,
-)
+from tests.support.images import make_image_bytes
+from tests.support.ingest import assert_error, ingest_url, post_photo
+from tests.support.servers import closed_port_url
+from tests.support.stored import files_under, only_job, use_provider
 
 PROMPT = "Replace the background with a sunny beach. Keep every face and pose unchanged."
 BLOCKING_REASONS = (
@@ -110,22 +104,6 @@ def request_for(
 def size_of(data: bytes) -> tuple[int, int]:
     with Image.open(io.BytesIO(data)) as image:
         return image.size
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
-@pytest.fixture
-def gemini(httpserver_ipv4: HTTPServer) -> Iterator[GeminiFake]:
-    fake = GeminiFake(httpserver_ipv4)
-    yield fake
-    fake.release()
-    assert fake.problems == []
-    httpserver_ipv4.check_handler_errors()
 
 
 @pytest.fixture
@@ -414,6 +392,22 @@ def test_silent_server_times_out_at_the_deadline(driver, gemini):
     assert 1.4 <= time.monotonic() - started < 2
 
 
+def test_answer_dripping_a_byte_at_a_time_times_out_at_the_deadline(driver, gemini):
+    started = time.monotonic()
+    with pytest.raises(ProviderTimeout):
+        run(driver, gemini, dripping(image_reply(), seconds=0.5), seconds=1.5)
+    assert 1.4 <= time.monotonic() - started < 2.1
+    assert len(gemini.generate_calls) == 1
+
+
+def test_answer_larger_than_the_cap_is_a_provider_error(gemini, http):
+    driver = GeminiProvider(API_KEY, gemini.base_url, http, max_answer_bytes=1000)
+    with pytest.raises(ProviderError, match=r"the cap is 1000|more than 1000 bytes") as raised:
+        run(driver, gemini, image_reply(png(400, 300)))
+    assert type(raised.value) is ProviderError
+    assert raised.value.failure_reason == "provider_error"
+
+
 def test_settings_without_a_prompt_are_rejected_without_calling_gemini(driver, gemini):
     request = request_for()
     request.settings.pop("prompt")
@@ -487,11 +481,9 @@ def config(
 
 
 def use_gemini(db_session: Session, **settings: Any) -> None:
-    slot = db_session.get(Slot, "slot-001")
-    assert slot is not None
-    slot.provider = "gemini"
-    slot.settings = {"model": "gemini-2.5-flash-image", "prompt": PROMPT, **settings}
-    db_session.commit()
+    use_provider(
+        db_session, "gemini", {"model": "gemini-2.5-flash-image", "prompt": PROMPT, **settings}
+    )
 
 
 def test_booth_photo_comes_back_as_the_gemini_image_in_the_booths_format(
@@ -565,6 +557,20 @@ def test_gemini_never_answering_is_504_at_the_deadline_with_no_files_left(
     save_settings(db_session, config, {"sync_response_seconds": 10}, "tests")
     use_gemini(db_session)
     gemini.script(HANG)
+    response = post_photo(http, ingest_url(live_server.url), jpeg)
+    body = assert_error(response, 504, "timeout")
+    assert response.elapsed.total_seconds() == pytest.approx(10, abs=1)
+    job = only_job(db_session)
+    assert (job.id, job.status, job.result_path) == (body["job_id"], "timeout", None)
+    assert files_under(media_root) == []
+
+
+def test_gemini_dripping_its_answer_is_504_at_the_deadline_with_no_files_left(
+    live_server, http, jpeg, db_session, config, media_root, gemini
+):
+    save_settings(db_session, config, {"sync_response_seconds": 10}, "tests")
+    use_gemini(db_session)
+    gemini.script(dripping(image_reply(png(160, 120)), seconds=0.5))
     response = post_photo(http, ingest_url(live_server.url), jpeg)
     body = assert_error(response, 504, "timeout")
     assert response.elapsed.total_seconds() == pytest.approx(10, abs=1)

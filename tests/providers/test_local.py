@@ -6,10 +6,11 @@ import time
 import pytest
 from PIL import Image, ImageChops
 
+from app.deadline import Deadline
 from app.media.images import decode_image
-from app.providers.base import Deadline, ProviderRejected, ProviderRequest, ProviderTimeout
+from app.providers.base import ProviderRejected, ProviderRequest, ProviderTimeout
 from app.providers.local import STYLES, LocalProvider
-from tests.support import make_image_bytes
+from tests.support.images import make_image_bytes
 
 
 def request_for(settings: dict[str, object], seconds: float = 10) -> ProviderRequest:

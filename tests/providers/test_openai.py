@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import os
-import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
 
@@ -15,9 +14,9 @@ from PIL import Image
 from sqlalchemy.orm import Session
 
 from app.config import Config
+from app.deadline import Deadline
 from app.media.images import PreparedImage, decode_image
 from app.providers.base import (
-    Deadline,
     KeyCheck,
     ProviderBlocked,
     ProviderNoImage,
@@ -28,8 +27,7 @@ from app.providers.base import (
 )
 from app.providers.openai import OpenAIProvider
 from app.settings.service import save_settings
-from app.slots.models import Slot
-from tests.fakes.openai import (
+from tests.support.fakes.openai import (
     API_KEY,
     FakeOpenAI,
     body_answer,
@@ -44,14 +42,10 @@ from tests.fakes.openai import (
     server_error,
     small_image,
 )
-from tests.support import (
-    assert_error,
-    files_under,
-    ingest_url,
-    make_image_bytes,
-    only_job,
-    post_photo,
-)
+from tests.support.images import make_image_bytes
+from tests.support.ingest import assert_error, ingest_url, post_photo
+from tests.support.servers import closed_port_url
+from tests.support.stored import files_under, only_job, use_provider
 
 PROMPT = "Put the guest on a beach at sunset; keep the face exactly as it is."
 SETTINGS = {"model": "gpt-image-1.5", "prompt": PROMPT, "size": "auto", "quality": "auto"}
@@ -88,13 +82,6 @@ def request_for(
 
 def driver(fake: FakeOpenAI, http: requests.Session, key: str | None = API_KEY) -> OpenAIProvider:
     return OpenAIProvider(key, fake.base_url, http)
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def format_of(data: bytes) -> str | None:
@@ -459,11 +446,7 @@ def config(make_config: Callable[..., Config], fake: FakeOpenAI, openai_key: str
 
 
 def use_openai(db_session: Session, settings: Mapping[str, object] | None = None) -> None:
-    slot = db_session.get(Slot, "slot-001")
-    assert slot is not None
-    slot.provider = "openai"
-    slot.settings = dict(SETTINGS if settings is None else settings)
-    db_session.commit()
+    use_provider(db_session, "openai", SETTINGS if settings is None else settings)
 
 
 def test_booth_photo_through_openai_is_200_with_the_image_and_a_recorded_job(

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import pytest
 
-from app.providers.schemas import SUGGESTED_MODELS, SettingsInvalid, validate_settings
+from app.providers.registry import provider_spec, validate_settings
+from app.providers.schemas import SettingsInvalid
+from app.slots.errors import SlotNotFound
 from app.slots.models import Slot
-from app.slots.service import SlotNotFound, set_provider_settings
+from tests.support.slots import set_provider_settings
 
 
 def field_errors(provider: str, settings: dict[str, object]) -> dict[str, str]:
@@ -27,8 +29,8 @@ def test_models_are_free_text_with_a_suggested_list():
     assert validate_settings("gemini", {"prompt": "p", "model": "gemini-9-image"})["model"] == (
         "gemini-9-image"
     )
-    assert SUGGESTED_MODELS["gemini"][0] == "gemini-2.5-flash-image"
-    assert "gpt-image-1.5" in SUGGESTED_MODELS["openai"]
+    assert provider_spec("gemini").suggested_models[0] == "gemini-2.5-flash-image"
+    assert "gpt-image-1.5" in provider_spec("openai").suggested_models
 
 
 def test_image_size_is_refused_for_gemini_2_5():

@@ -15,11 +15,11 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy.orm import Session
 
 from app.config import Config
+from app.deadline import Deadline
 from app.media.images import PreparedImage, decode_image
 from app.media.provider_links import ProviderMediaLinks
 from app.media.storage import MediaStore
 from app.providers.base import (
-    Deadline,
     KeyCheck,
     ProviderNoImage,
     ProviderNotConfigured,
@@ -30,17 +30,12 @@ from app.providers.base import (
 )
 from app.providers.turbotext import TurbotextProvider
 from app.settings.service import save_settings
-from app.slots.models import Slot, TemplateMedia
-from tests.conftest import free_port
-from tests.fakes.turbotext import FakeTurbotext, result_png
-from tests.support import (
-    assert_error,
-    files_under,
-    ingest_url,
-    make_image_bytes,
-    only_job,
-    post_photo,
-)
+from app.slots.models import TemplateMedia
+from tests.support.fakes.turbotext import FakeTurbotext, result_png
+from tests.support.images import make_image_bytes
+from tests.support.ingest import assert_error, ingest_url, post_photo
+from tests.support.servers import free_port
+from tests.support.stored import files_under, only_job, use_provider
 
 JOB_ID = "job-turbotext-0001"
 GENERATE = {"method": "generate_image2image", "prompt": "в костюме супермена"}
@@ -404,14 +399,6 @@ def test_key_check_without_a_key_is_missing(offline_links, http, fake):
 # Through the ingest route
 
 
-def use_turbotext(db_session: Session, settings: dict[str, Any]) -> None:
-    slot = db_session.get(Slot, "slot-001")
-    assert slot is not None
-    slot.provider = "turbotext"
-    slot.settings = settings
-    db_session.commit()
-
-
 def add_template(db_session: Session, media_root: Path) -> bytes:
     data = make_image_bytes(300, 200, "PNG", color=(10, 200, 10))
     path = media_root / "templates" / "slot-001" / "style.png"
@@ -436,7 +423,7 @@ def add_template(db_session: Session, media_root: Path) -> bytes:
 def test_booth_photo_is_processed_by_turbotext_through_the_route(
     live_server, http, jpeg, db_session, fake, media_root
 ):
-    use_turbotext(db_session, GENERATE)
+    use_provider(db_session, "turbotext", GENERATE)
     response = post_photo(http, ingest_url(live_server.url), jpeg)
     assert response.status_code == 200, response.text
     assert response.headers["Content-Type"] == "image/jpeg"
@@ -459,7 +446,7 @@ def test_mix_images_through_the_route_sends_the_slot_template(
     live_server, http, jpeg, db_session, fake, media_root
 ):
     fake.behaviour.reconnects = 0
-    use_turbotext(db_session, MIX)
+    use_provider(db_session, "turbotext", MIX)
     add_template(db_session, media_root)
     assert post_photo(http, ingest_url(live_server.url), jpeg).status_code == 200
     style = Image.open(io.BytesIO(fake.fetched_field("url").body))
@@ -472,7 +459,7 @@ def test_face_not_detected_through_the_route_is_502_provider_error(
 ):
     fake.behaviour.reconnects = 0
     fake.behaviour.result_error = "face_not_detected"
-    use_turbotext(db_session, DEEPFAKE)
+    use_provider(db_session, "turbotext", DEEPFAKE)
     add_template(db_session, media_root)
     body = assert_error(post_photo(http, ingest_url(live_server.url), jpeg), 502, "provider_error")
     assert "face_not_detected" in body["message"]
@@ -486,7 +473,7 @@ def test_results_that_never_come_through_the_route_are_504_at_the_deadline(
 ):
     fake.behaviour.never_finish = True
     save_settings(db_session, config, {"sync_response_seconds": 10}, "tests")
-    use_turbotext(db_session, GENERATE)
+    use_provider(db_session, "turbotext", GENERATE)
     response = post_photo(http, ingest_url(live_server.url), jpeg)
     body = assert_error(response, 504, "timeout")
     assert response.elapsed.total_seconds() == pytest.approx(10, abs=1)
@@ -500,7 +487,7 @@ def test_results_that_never_come_through_the_route_are_504_at_the_deadline(
 def test_turbotext_without_a_key_through_the_route_is_503_not_configured(
     live_server, http, jpeg, db_session, fake, media_root
 ):
-    use_turbotext(db_session, GENERATE)
+    use_provider(db_session, "turbotext", GENERATE)
     response = post_photo(http, ingest_url(live_server.url), jpeg)
     assert_error(response, 503, "provider_not_configured")
     assert fake.calls == []

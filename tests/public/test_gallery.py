@@ -20,8 +20,8 @@ from app.ops.models import RateCounter
 from app.public.gallery import CACHE_EXTENSION, PageCache
 from app.settings.service import save_settings
 from app.slots.models import Slot
-from tests.conftest import LiveServer
-from tests.support import ingest_url, post_photo
+from tests.support.ingest import ingest_url, post_photo
+from tests.support.servers import LiveServer
 
 HOUR = timedelta(hours=1)
 

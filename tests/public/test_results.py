@@ -19,8 +19,9 @@ from app.config import Config
 from app.db import utcnow
 from app.ingest.models import Job
 from app.settings.service import save_settings
-from tests.conftest import LiveServer
-from tests.support import ingest_url, make_image_bytes, post_photo
+from tests.support.images import make_image_bytes
+from tests.support.ingest import ingest_url, post_photo
+from tests.support.servers import LiveServer
 
 BOOTH_FIELDS = {"user_id": "guest-4711", "profile": "wedding-profile-x", "time": "1700000000"}
 UNKNOWN_ID = "AAAAAAAAAAAAAAAAAAAAAA"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import AdminClient
+from tests.support.admin import AdminClient
 
 
 @pytest.fixture

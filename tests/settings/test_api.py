@@ -7,12 +7,10 @@ from datetime import datetime, timedelta
 import pytest
 import requests
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 from app.auth.passwords import verify_password
-from app.config import Config
 from app.db import utcnow
-from app.settings.service import RuntimeSettings, load_settings
+from tests.support.stored import reload_settings
 
 KEY = "sk-test-openai-key-00005678"
 
@@ -25,11 +23,6 @@ def api(live_server, api_http):
         return api_http.request(method, live_server.url + path, **kwargs)
 
     return call
-
-
-def reload(db_session: Session, config: Config) -> RuntimeSettings:
-    db_session.expire_all()
-    return load_settings(db_session, config)
 
 
 def assert_validation_error(response: requests.Response, *fields: str) -> None:
@@ -74,7 +67,7 @@ def test_put_saves_any_subset_and_answers_with_the_new_settings(api, db_session,
 
     assert response.status_code == 200
     assert response.json()["sync_response_seconds"] == 30
-    runtime = reload(db_session, config)
+    runtime = reload_settings(db_session, config)
     assert (runtime.sync_response_seconds, runtime.telegram_admin_ids) == (30, [123456789, 42])
     assert runtime.result_ttl_hours == 72
 
@@ -85,7 +78,7 @@ def test_put_with_unknown_fields_is_422_and_changes_nothing(api, db_session, con
     response = api("PUT", "/api/settings", json=body)
 
     assert_validation_error(response, "colour", "provider_keys.local")
-    assert reload(db_session, config).sync_response_seconds == 48
+    assert reload_settings(db_session, config).sync_response_seconds == 48
 
 
 @pytest.mark.parametrize(
@@ -113,7 +106,7 @@ def test_put_with_invalid_values_is_422_with_the_fields_named(
     response = api("PUT", "/api/settings", json=body)
 
     assert_validation_error(response, *fields)
-    assert reload(db_session, config).sync_response_seconds == 48
+    assert reload_settings(db_session, config).sync_response_seconds == 48
 
 
 def test_the_ingest_password_is_write_only_and_stored_hashed(api, db_session, config):
@@ -124,7 +117,7 @@ def test_the_ingest_password_is_write_only_and_stored_hashed(api, db_session, co
     assert "ingest_password" not in body
     assert "new-booth-pass" not in response.text
     assert body["ingest_password_updated_by"] == "admin"
-    runtime = reload(db_session, config)
+    runtime = reload_settings(db_session, config)
     assert runtime.ingest_password_hash
     assert verify_password(runtime.ingest_password_hash, "new-booth-pass")
 
@@ -166,7 +159,7 @@ def test_sharing_the_gallery_returns_when_it_closes(api, db_session, config):
     assert response.status_code == 200
     until = datetime.fromisoformat(response.json()["shared_until"])
     assert before + timedelta(minutes=30) <= until <= utcnow() + timedelta(minutes=30)
-    assert reload(db_session, config).gallery_shared_until == until
+    assert reload_settings(db_session, config).gallery_shared_until == until
     assert api("GET", "/api/settings").json()["gallery_shared_until"] is not None
 
 
@@ -184,7 +177,7 @@ def test_deleting_the_share_closes_the_gallery(api, db_session, config):
 
     assert response.status_code == 200
     assert response.json() == {"shared_until": None}
-    assert reload(db_session, config).gallery_shared_until is None
+    assert reload_settings(db_session, config).gallery_shared_until is None
 
 
 def test_the_routes_are_in_the_openapi_document(live_server, http):

@@ -3,39 +3,21 @@
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
-
 import pytest
 import requests
-from pytest_httpserver import HTTPServer
 from sqlalchemy import text
 
 from app.providers.keys import resolve_api_key
 from app.settings.service import load_settings
-from tests.fakes.gemini import API_KEY, LIST_PATH, GeminiFake
-from tests.settings.pages import field_error, marked_text
-
-
-@pytest.fixture
-def gemini(httpserver_ipv4: HTTPServer) -> Iterator[GeminiFake]:
-    fake = GeminiFake(httpserver_ipv4)
-    yield fake
-    assert fake.problems == []
-    httpserver_ipv4.check_handler_errors()
+from tests.support.fakes.gemini import API_KEY, LIST_PATH
+from tests.support.pages import field_error, marked_text
+from tests.support.servers import closed_port_url
 
 
 @pytest.fixture
 def config(make_config, gemini, request):
     """Pointed at the fake Gemini; tests change it with indirect parametrization."""
     return make_config(**{"gemini_api_base": gemini.base_url, **getattr(request, "param", {})})
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def key_card(response: requests.Response, provider: str = "gemini") -> str:

@@ -6,18 +6,16 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from app.auth.passwords import verify_password
-from app.config import Config
 from app.db import make_engine, utcnow
 from app.ingest.models import Job
 from app.media.storage import MediaStore
 from app.ops.cleanup import LOCK_KEY
-from app.settings.service import RuntimeSettings, load_settings
 from tests.ops.test_cleanup import HOUR, add_result
-from tests.settings.pages import field_error, input_value, marked_text
-from tests.support import INGEST_PASSWORD
+from tests.support.ingest import INGEST_PASSWORD
+from tests.support.pages import field_error, input_value, marked_text
+from tests.support.stored import reload_settings
 
 PROCESSING = {
     "sync_response_seconds": "30",
@@ -26,11 +24,6 @@ PROCESSING = {
     "slot_concurrency": "4",
     "provider_concurrency": "20",
 }
-
-
-def reload(db_session: Session, config: Config) -> RuntimeSettings:
-    db_session.expire_all()
-    return load_settings(db_session, config)
 
 
 def test_the_page_has_a_card_for_every_topic(admin):
@@ -49,7 +42,7 @@ def test_a_typed_ingest_password_is_stored_hashed_and_never_shown(admin, db_sess
     assert response.status_code == 200
     assert "booth-2026" not in response.text
     assert "The ingest password was changed." in response.text
-    runtime = reload(db_session, config)
+    runtime = reload_settings(db_session, config)
     assert runtime.ingest_password_hash
     assert verify_password(runtime.ingest_password_hash, "booth-2026")
     assert runtime.ingest_password_updated_by == "admin"
@@ -63,7 +56,7 @@ def test_an_empty_ingest_password_is_refused_next_to_the_field(admin, db_session
     assert field_error(response.text, "ingest_password") == (
         "Enter a password of 4 to 128 characters."
     )
-    runtime = reload(db_session, config)
+    runtime = reload_settings(db_session, config)
     assert runtime.ingest_password_hash
     assert verify_password(runtime.ingest_password_hash, INGEST_PASSWORD)
 
@@ -77,7 +70,7 @@ def test_a_generated_ingest_password_is_shown_once_and_matches_the_stored_hash(
     assert response.headers["Cache-Control"] == "no-store"
     password = marked_text(response.text, "data-generated-password")
     assert len(password) == 12
-    runtime = reload(db_session, config)
+    runtime = reload_settings(db_session, config)
     assert runtime.ingest_password_hash
     assert verify_password(runtime.ingest_password_hash, password)
     assert password not in admin.get("/admin/settings").text
@@ -89,7 +82,7 @@ def test_saving_the_processing_card_stores_its_values(admin, db_session, config)
     assert response.status_code == 200
     assert 'role="status"' in response.text
     assert input_value(response.text, "sync_response_seconds") == "30"
-    runtime = reload(db_session, config)
+    runtime = reload_settings(db_session, config)
     assert (
         runtime.sync_response_seconds,
         runtime.result_ttl_hours,
@@ -133,7 +126,7 @@ def test_out_of_range_processing_values_are_refused_next_to_each_field_and_kept(
         "provider_concurrency": "Enter a whole number from 1 to 1024.",
     }
     assert {name: input_value(response.text, name) for name in typed} == typed
-    runtime = reload(db_session, config)
+    runtime = reload_settings(db_session, config)
     assert (runtime.sync_response_seconds, runtime.result_ttl_hours) == (48, 72)
 
 
@@ -155,7 +148,7 @@ def test_telegram_limits_and_admin_ids_are_saved(admin, db_session, config):
 
     assert response.status_code == 200
     assert input_value(response.text, "telegram_admin_ids") == "123456789, 987654321, 42"
-    runtime = reload(db_session, config)
+    runtime = reload_settings(db_session, config)
     assert runtime.telegram_daily_limit == 0
     assert runtime.telegram_admin_ids == [123456789, 987654321, 42]
 
@@ -173,7 +166,7 @@ def test_bad_telegram_admin_ids_are_refused_next_to_the_field_and_kept(
         "Enter Telegram user ids: whole numbers separated by commas."
     )
     assert input_value(response.text, "telegram_admin_ids") == ids
-    assert reload(db_session, config).telegram_admin_ids == []
+    assert reload_settings(db_session, config).telegram_admin_ids == []
 
 
 def test_a_negative_telegram_daily_limit_is_refused(admin):
@@ -193,7 +186,7 @@ def test_sharing_the_gallery_opens_it_for_the_chosen_minutes(admin, db_session, 
     response = admin.post("/admin/settings/gallery", htmx=True, data={"minutes": "30"})
 
     assert response.status_code == 200
-    until = reload(db_session, config).gallery_shared_until
+    until = reload_settings(db_session, config).gallery_shared_until
     assert until is not None
     assert before + timedelta(minutes=30) <= until <= utcnow() + timedelta(minutes=30)
     assert f'data-shared-until="{until.isoformat()}"' in response.text
@@ -206,7 +199,7 @@ def test_stop_sharing_closes_the_gallery_at_once(admin, db_session, config):
     response = admin.post("/admin/settings/gallery/stop", htmx=True)
 
     assert response.status_code == 200
-    assert reload(db_session, config).gallery_shared_until is None
+    assert reload_settings(db_session, config).gallery_shared_until is None
     assert 'data-shared-until=""' in response.text
 
 
@@ -217,7 +210,7 @@ def test_gallery_minutes_outside_5_to_120_are_refused(admin, db_session, config,
     assert response.status_code == 422
     assert field_error(response.text, "minutes") == "Enter a whole number from 5 to 120."
     assert input_value(response.text, "minutes") == minutes
-    assert reload(db_session, config).gallery_shared_until is None
+    assert reload_settings(db_session, config).gallery_shared_until is None
 
 
 @pytest.mark.parametrize(
@@ -234,7 +227,7 @@ def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(
     response = admin.request("POST", path, csrf=False, htmx=True, data=data)
 
     assert response.status_code == 400
-    runtime = reload(db_session, config)
+    runtime = reload_settings(db_session, config)
     assert runtime.sync_response_seconds == 48
     assert runtime.ingest_password_hash
     assert verify_password(runtime.ingest_password_hash, INGEST_PASSWORD)

@@ -8,11 +8,11 @@ import logging
 import pytest
 import requests
 
-from app.bot.telegram_api import WEBHOOK_UPDATES
+from app.bot.client import WEBHOOK_UPDATES
 from app.settings.service import load_settings
-from tests.conftest import free_port
-from tests.fakes.telegram import BOT_USER, TOKEN, Webhook
-from tests.settings.pages import marked_text
+from tests.support.fakes.telegram import BOT_USER, TOKEN, Webhook
+from tests.support.pages import marked_text
+from tests.support.servers import free_port
 
 SECRET = "hook_Secret-0042"
 BEHIND_HTTPS = {
@@ -113,11 +113,29 @@ def test_set_webhook_sends_the_public_url_the_secret_and_the_update_types(
 
 
 @pytest.mark.parametrize("config", [{"telegram_webhook_secret": None}], indirect=True)
-def test_set_webhook_without_a_configured_secret_sends_no_secret_token(public_admin, telegram):
+def test_set_webhook_without_a_configured_secret_generates_and_stores_one(
+    public_admin, telegram, db_session, config
+):
+    public_admin.post("/admin/settings/telegram/webhook", htmx=True)
     public_admin.post("/admin/settings/telegram/webhook", htmx=True)
 
-    (call,) = telegram.calls_of("setWebhook")
-    assert "secret_token" not in call.params
+    first, second = telegram.calls_of("setWebhook")
+    stored = load_settings(db_session, config).telegram_webhook_secret
+    assert stored is not None and len(stored) >= 32
+    assert first.params["secret_token"] == second.params["secret_token"] == stored
+    assert stored not in public_admin.get("/admin/settings/telegram", htmx=True).text
+
+
+def test_set_webhook_registers_the_command_menu_in_each_language(public_admin, telegram):
+    public_admin.post("/admin/settings/telegram/webhook", htmx=True)
+
+    assert sorted(telegram.commands) == ["", "en", "ru"]
+    assert telegram.commands["en"][0] == {
+        "command": "start",
+        "description": "Start and choose a style",
+    }
+    assert telegram.commands["ru"][0]["description"] == "Начать и выбрать стиль"
+    assert telegram.commands[""] == telegram.commands["ru"]
 
 
 def test_telegram_refusing_the_webhook_url_is_shown_not_a_server_error(admin, telegram):

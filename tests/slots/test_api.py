@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import requests
-from sqlalchemy.orm import Session
 
-from app.slots.models import Slot, TemplateMedia, slot_ids
-from app.slots.service import set_provider_settings
-from tests.support import assert_error, files_under, make_image_bytes
+from app.slots.models import TemplateMedia, slot_ids
+from tests.support.images import make_image_bytes
+from tests.support.ingest import assert_error
+from tests.support.slots import set_provider_settings
+from tests.support.stored import files_under, fresh_slot
 
 SLOT_KEYS = {
     "slot_id",
@@ -29,13 +30,6 @@ SLOT_KEYS = {
 
 def error_fields(response: requests.Response) -> list[str]:
     return [error["field"] for error in response.json()["errors"]]
-
-
-def fresh_slot(session: Session, slot_id: str = "slot-001") -> Slot:
-    session.expire_all()
-    slot = session.get(Slot, slot_id)
-    assert slot is not None
-    return slot
 
 
 def test_get_slots_lists_all_15_in_the_documented_shape(api_http, live_server):

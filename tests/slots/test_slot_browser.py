@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import FilePayload, Page, expect
 
-from tests.support import make_image_bytes
+from tests.support.images import make_image_bytes
 
 
 def settled(page: Page) -> None:

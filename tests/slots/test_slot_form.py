@@ -1,37 +1,32 @@
-"""The slot page and its form over real HTTP: saving, errors by field, version conflicts, CSRF."""
+"""The slot page and its form: saving, errors by field, version conflicts between two admins, CSRF.
+
+The form tests call the app in-process (``admin_client``); what needs a server runs over HTTP."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
-from sqlalchemy.orm import Session
 
 from app.settings.service import save_settings
-from app.slots.models import Slot
-from app.slots.service import set_provider_settings
-from tests.slots.forms import form_fields
+from tests.support.admin import AdminSession
+from tests.support.pages import field_error as shown_error
+from tests.support.pages import form_fields
+from tests.support.stored import fresh_slot
 
 
-def fresh_slot(session: Session, slot_id: str = "slot-001") -> Slot:
-    slot = session.get(Slot, slot_id)
-    assert slot is not None
-    session.refresh(slot)
-    return slot
-
-
-def loaded_form(admin_http: Any, slot_id: str = "slot-001", **changes: str) -> dict[str, str]:
-    page = admin_http.get(f"/admin/slots/{slot_id}")
+def loaded_form(
+    admin: AdminSession[Any], slot_id: str = "slot-001", **changes: str
+) -> dict[str, str]:
+    page = admin.get(f"/admin/slots/{slot_id}")
     assert page.status_code == 200
     return {**form_fields(page.text), **changes}
 
 
 def field_error(html: str, name: str) -> str:
-    field_id = "f-" + name.replace(".", "-")
-    found = re.search(rf'<p class="field-error" id="{field_id}-error"[^>]*>([^<]*)</p>', html)
+    found = shown_error(html, "f-" + name.replace(".", "-"))
     assert found, f"no error shown next to {name}"
-    return found.group(1)
+    return found
 
 
 def test_slot_page_shows_the_saved_fields_and_links(admin_http, live_server):
@@ -49,25 +44,25 @@ def test_slot_page_shows_the_saved_fields_and_links(admin_http, live_server):
 
 
 def test_slot_page_offers_the_telegram_deep_link_when_the_bot_is_known(
-    admin_http, db_session, config
+    admin_client, db_session, config
 ):
     save_settings(db_session, config, {"telegram_bot_username": "studio_bot"}, "tests")
 
-    page = admin_http.get("/admin/slots/slot-003")
+    page = admin_client.get("/admin/slots/slot-003")
 
     assert 'data-copy="https://t.me/studio_bot?start=slot-003"' in page.text
 
 
-def test_unknown_slot_page_is_a_404_page(admin_http):
-    response = admin_http.get("/admin/slots/slot-099?lang=en")
+def test_unknown_slot_page_is_a_404_page(admin_client):
+    response = admin_client.get("/admin/slots/slot-099?lang=en")
 
     assert response.status_code == 404
     assert "slot-099" in response.text
 
 
-def test_saving_the_form_stores_every_field_and_bumps_the_version(admin_http, db_session):
+def test_saving_the_form_stores_every_field_and_bumps_the_version(admin_client, db_session):
     form = loaded_form(
-        admin_http,
+        admin_client,
         display_name="Neon portrait",
         **{
             "settings.style": "pencil",
@@ -83,7 +78,7 @@ def test_saving_the_form_stores_every_field_and_bumps_the_version(admin_http, db
     )
     del form["is_active"]
 
-    response = admin_http.post("/admin/slots/slot-001?lang=en", htmx=True, data=form)
+    response = admin_client.post("/admin/slots/slot-001?lang=en", htmx=True, data=form)
 
     assert response.status_code == 200
     assert "Saved. This is version 2." in response.text
@@ -98,12 +93,12 @@ def test_saving_the_form_stores_every_field_and_bumps_the_version(admin_http, db
     assert (slot.version, slot.updated_by) == (2, "admin")
 
 
-def test_switching_the_provider_in_the_form_replaces_the_settings(admin_http, db_session):
-    form = loaded_form(admin_http, provider="gemini")
+def test_switching_the_provider_in_the_form_replaces_the_settings(admin_client, db_session):
+    form = loaded_form(admin_client, provider="gemini")
     form.update({"settings.model": "gemini-2.5-flash-image", "settings.prompt": "Neon portrait"})
     form["settings.aspect_ratio"] = "3:4"
 
-    response = admin_http.post("/admin/slots/slot-001", htmx=True, data=form)
+    response = admin_client.post("/admin/slots/slot-001", htmx=True, data=form)
 
     assert response.status_code == 200
     slot = fresh_slot(db_session)
@@ -137,11 +132,11 @@ def test_switching_the_provider_in_the_form_replaces_the_settings(admin_http, db
     ],
 )
 def test_an_invalid_field_is_refused_with_its_message_and_nothing_is_saved(
-    admin_http, db_session, changes, field
+    admin_client, db_session, changes, field
 ):
-    form = {**loaded_form(admin_http), "display_name": "Typed name", **changes}
+    form = {**loaded_form(admin_client), "display_name": "Typed name", **changes}
 
-    response = admin_http.post("/admin/slots/slot-001?lang=en", htmx=True, data=form)
+    response = admin_client.post("/admin/slots/slot-001?lang=en", htmx=True, data=form)
 
     assert response.status_code == 422
     assert field_error(response.text, field)
@@ -152,11 +147,11 @@ def test_an_invalid_field_is_refused_with_its_message_and_nothing_is_saved(
     assert (slot.version, slot.updated_by, slot.provider) == (1, "migration", "local")
 
 
-def test_all_invalid_fields_are_reported_at_once(admin_http):
-    form = loaded_form(admin_http, display_name="", provider="openai")
+def test_all_invalid_fields_are_reported_at_once(admin_client):
+    form = loaded_form(admin_client, display_name="", provider="openai")
     form.update({"settings.prompt": "", "output.quality": "0"})
 
-    response = admin_http.post("/admin/slots/slot-001?lang=en", htmx=True, data=form)
+    response = admin_client.post("/admin/slots/slot-001?lang=en", htmx=True, data=form)
 
     assert response.status_code == 422
     assert field_error(response.text, "display_name") == "This field is required."
@@ -164,11 +159,14 @@ def test_all_invalid_fields_are_reported_at_once(admin_http):
     assert field_error(response.text, "output.quality") == "Must be at least 1."
 
 
-def test_a_stale_form_gets_409_naming_who_saved_and_overwrites_nothing(admin_http, db_session):
-    form = loaded_form(admin_http, display_name="My typing")
-    set_provider_settings(db_session, "slot-001", "local", {"style": "neon"}, "maria")
+def test_a_stale_form_gets_409_naming_who_saved_and_overwrites_nothing(
+    admin_client, second_admin, db_session
+):
+    form = loaded_form(admin_client, display_name="My typing")
+    theirs = loaded_form(second_admin, **{"settings.style": "neon"})
+    assert second_admin.post("/admin/slots/slot-001", htmx=True, data=theirs).status_code == 200
 
-    response = admin_http.post("/admin/slots/slot-001?lang=en", htmx=True, data=form)
+    response = admin_client.post("/admin/slots/slot-001?lang=en", htmx=True, data=form)
 
     assert response.status_code == 409
     assert "changed by maria" in response.text
@@ -180,18 +178,18 @@ def test_a_stale_form_gets_409_naming_who_saved_and_overwrites_nothing(admin_htt
     assert slot.display_name != "My typing"
 
 
-def test_a_form_post_without_the_csrf_token_is_refused_and_saves_nothing(admin_http, db_session):
-    form = loaded_form(admin_http, display_name="Forged")
+def test_a_form_post_without_the_csrf_token_is_refused_and_saves_nothing(admin_client, db_session):
+    form = loaded_form(admin_client, display_name="Forged")
     del form["csrf_token"]
 
-    response = admin_http.request("POST", "/admin/slots/slot-001", csrf=False, data=form)
+    response = admin_client.request("POST", "/admin/slots/slot-001", csrf=False, data=form)
 
     assert response.status_code == 400
     assert fresh_slot(db_session).display_name != "Forged"
 
 
-def test_the_active_switch_without_the_csrf_token_is_refused(admin_http, db_session):
-    response = admin_http.request("POST", "/admin/slots/slot-001/active", csrf=False, htmx=True)
+def test_the_active_switch_without_the_csrf_token_is_refused(admin_client, db_session):
+    response = admin_client.request("POST", "/admin/slots/slot-001/active", csrf=False, htmx=True)
 
     assert response.status_code == 400
     assert fresh_slot(db_session).is_active is True
@@ -212,10 +210,10 @@ def test_without_a_session_the_slot_page_and_save_redirect_to_login(live_server,
     assert save.headers["HX-Redirect"].startswith("/admin/login")
 
 
-def test_own_ingest_password_is_set_and_cleared_but_never_shown(admin_http, db_session):
-    form = loaded_form(admin_http, ingest_password="booth-2024")
+def test_own_ingest_password_is_set_and_cleared_but_never_shown(admin_client, db_session):
+    form = loaded_form(admin_client, ingest_password="booth-2024")
 
-    saved = admin_http.post("/admin/slots/slot-001?lang=en", htmx=True, data=form)
+    saved = admin_client.post("/admin/slots/slot-001?lang=en", htmx=True, data=form)
 
     assert saved.status_code == 200
     assert "booth-2024" not in saved.text
@@ -223,7 +221,7 @@ def test_own_ingest_password_is_set_and_cleared_but_never_shown(admin_http, db_s
     slot = fresh_slot(db_session)
     assert slot.ingest_password_hash and "booth-2024" not in slot.ingest_password_hash
 
-    cleared = admin_http.post(
+    cleared = admin_client.post(
         "/admin/slots/slot-001?lang=en",
         htmx=True,
         data={**form_fields(saved.text), "ingest_password_clear": "on"},
@@ -234,10 +232,10 @@ def test_own_ingest_password_is_set_and_cleared_but_never_shown(admin_http, db_s
     assert fresh_slot(db_session).ingest_password_hash is None
 
 
-def test_provider_fields_fragment_swaps_in_the_providers_own_fields(admin_http):
-    gemini = admin_http.get("/admin/slots/slot-001/provider-fields?provider=gemini", htmx=True)
-    local = admin_http.get("/admin/slots/slot-001/provider-fields?provider=local", htmx=True)
-    deepfake = admin_http.get(
+def test_provider_fields_fragment_swaps_in_the_providers_own_fields(admin_client):
+    gemini = admin_client.get("/admin/slots/slot-001/provider-fields?provider=gemini", htmx=True)
+    local = admin_client.get("/admin/slots/slot-001/provider-fields?provider=local", htmx=True)
+    deepfake = admin_client.get(
         "/admin/slots/slot-001/provider-fields?provider=turbotext&settings.method=deepfake_photo",
         htmx=True,
     )
@@ -253,7 +251,7 @@ def test_provider_fields_fragment_swaps_in_the_providers_own_fields(admin_http):
     assert 'name="settings.prompt"' not in deepfake.text
 
 
-def test_provider_fields_of_an_unknown_provider_are_not_found(admin_http):
-    response = admin_http.get("/admin/slots/slot-001/provider-fields?provider=dalle", htmx=True)
+def test_provider_fields_of_an_unknown_provider_are_not_found(admin_client):
+    response = admin_client.get("/admin/slots/slot-001/provider-fields?provider=dalle", htmx=True)
 
     assert response.status_code == 404

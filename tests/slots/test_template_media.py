@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 
 from app.slots.models import Slot, TemplateMedia
 from app.slots.template_media import MAX_TEMPLATE_BYTES
-from tests.slots.forms import form_fields
-from tests.support import files_under, make_image_bytes
+from tests.support.images import make_image_bytes
+from tests.support.pages import form_fields
+from tests.support.stored import files_under
 
 
 def templates_of(session: Session, slot_id: str = "slot-001") -> list[TemplateMedia]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.support import make_image_bytes
+from tests.support.images import make_image_bytes
 
 
 def test_a_test_run_on_the_slot_page_shows_the_result_image(admin_page: Page, tmp_path):

@@ -18,7 +18,7 @@ from app.ingest.ids import new_job_id
 from app.ingest.models import Job
 from app.media.models import MediaObject
 from app.slots.results_zip import ZIP_CHUNK_BYTES, ZipEntry, zip_chunks
-from tests.support import make_image_bytes
+from tests.support.images import make_image_bytes
 
 HOUR = timedelta(hours=1)
 PREVIEW = make_image_bytes(64, 48, "WEBP")

@@ -15,9 +15,12 @@ from sqlalchemy.orm import Session
 
 from app.ingest.models import Job
 from app.slots.models import Slot
-from app.slots.service import set_provider_settings
-from tests.conftest import LiveServer
-from tests.support import AdminClient, assert_error, files_under, make_image_bytes, only_job
+from tests.support.admin import AdminClient
+from tests.support.images import make_image_bytes
+from tests.support.ingest import assert_error
+from tests.support.servers import LiveServer
+from tests.support.slots import set_provider_settings
+from tests.support.stored import files_under, only_job
 
 TEST_RUN = "/admin/slots/slot-001/test-run"
 

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.ingest.models import Job
-from tests.conftest import LiveServer
-from tests.stats.jobs import add_job
-from tests.support import assert_error
+from tests.support.ingest import assert_error
+from tests.support.jobs import add_job
+from tests.support.servers import LiveServer
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.ingest.models import Job
-from tests.stats.jobs import add_job
-from tests.support import AdminClient
+from tests.support.admin import AdminClient
+from tests.support.jobs import add_job
 
 
 def listed(html: str) -> list[str]:

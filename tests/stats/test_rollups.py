@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.db import alembic_config, upgrade_database, utcnow
 from app.ingest.models import Job
 from app.media.models import MediaObject
-from tests.stats.jobs import add_job
+from tests.support.jobs import add_job
 
 FRESH_COUNTS = """
 SELECT date_bin('1 hour', created_at, TIMESTAMPTZ '2000-01-01 00:00:00+00'), slot_id, provider,

@@ -8,7 +8,7 @@ from playwright.sync_api import Page
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
-from tests.stats.jobs import add_job
+from tests.support.jobs import add_job
 
 CHARTS_DRAWN = """() => ["jobs-chart", "latency-chart"].every((id) => {
     const chart = window.Chart && Chart.getChart(document.getElementById(id));

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from app.db import utcnow
 from app.media.models import MediaObject
 from app.slots.models import TemplateMedia
-from tests.stats.jobs import add_job
-from tests.support import AdminClient
+from tests.support.admin import AdminClient
+from tests.support.jobs import add_job
 
 DAY = timedelta(hours=24)
 WINDOWS = ("1h", "72h", "7d")

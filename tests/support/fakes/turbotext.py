@@ -1,4 +1,4 @@
-"""A loopback Turbotext (protocols.md §2): the form-encoded queue API, stateful, on 127.0.0.1.
+"""A loopback Turbotext: the form-encoded queue API, stateful, on 127.0.0.1.
 
 Like the real service it downloads the images it is given by URL when a queue is created, so the
 tests exercise our public provider-media links over real HTTP. What it answers is set through

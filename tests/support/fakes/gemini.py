@@ -1,4 +1,4 @@
-"""A fake Gemini API (protocols.md §1) as pytest-httpserver handlers.
+"""A fake Gemini API as pytest-httpserver handlers.
 
 ``POST /v1beta/models/{model}:generateContent`` is checked the way the API and our contract read
 it: the literal colon in the path, the ``x-goog-api-key`` header (a key in the URL is a contract
@@ -19,7 +19,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,10 +48,17 @@ class Reply:
     body: bytes
     content_type: str = JSON_TYPE
     hang: bool = False
+    drip_seconds: float | None = None
+    """Send the headers at once, then the body one byte per ``drip_seconds``."""
 
 
 HANG = Reply(0, b"", hang=True)
 """Never answer (until the test ends)."""
+
+
+def dripping(reply: Reply, seconds: float = 0.5) -> Reply:
+    """``reply`` with its body sent one byte every ``seconds`` (until the test ends)."""
+    return Reply(reply.status, reply.body, reply.content_type, drip_seconds=seconds)
 
 
 def json_reply(body: dict[str, Any], status: int = 200) -> Reply:
@@ -330,7 +337,20 @@ class GeminiFake:
         if reply.hang:
             self._released.wait(HANG_LIMIT_SECONDS)
             return _response(overloaded_reply())
+        if reply.drip_seconds is not None:
+            return self._dripped(reply, reply.drip_seconds)
         return _response(reply)
+
+    def _dripped(self, reply: Reply, seconds: float) -> Response:
+        def body() -> Iterator[bytes]:
+            for index in range(len(reply.body)):
+                if self._released.wait(seconds):
+                    return
+                yield reply.body[index : index + 1]
+
+        response = Response(body(), status=reply.status, content_type=reply.content_type)
+        response.headers["Content-Length"] = str(len(reply.body))
+        return response
 
     def _next(self, call: Call) -> Reply:
         if not self._replies:

@@ -1,4 +1,4 @@
-"""A loopback OpenAI Images API (protocols.md §3): a real HTTP server on 127.0.0.1 for tests.
+"""A loopback OpenAI Images API: a real HTTP server on 127.0.0.1 for tests.
 
 ``POST /v1/images/edits`` checks the Bearer key, parses the multipart body the way the API reads
 it (file parts named ``image`` or ``image[]``, each text field once), refuses what the real API
@@ -133,7 +133,7 @@ def small_image(output_format: str = "png", size: tuple[int, int] = (48, 32)) ->
 
 
 def edit_body(b64_json: str | None, request: EditRequest | None = None) -> dict[str, Any]:
-    """The 200 body of §3.2 (fixture shape); ``b64_json=None`` leaves the key out."""
+    """The 200 body of ``/v1/images/edits``; ``b64_json=None`` leaves the key out."""
     fields = request.fields if request else {}
     item = {} if b64_json is None else {"b64_json": b64_json}
     return {
@@ -352,7 +352,7 @@ def _uploaded(name: str, part: FileStorage) -> UploadedImage:
 
 
 def validate_edit(edit: EditRequest) -> None:
-    """What the API refuses before generating (§3.1); models are required here, as we always
+    """What the API refuses before generating; models are required here, as we always
     send one."""
     fields = edit.fields
     model = fields.get("model", "")

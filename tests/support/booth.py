@@ -2,7 +2,7 @@
 
 The request head goes first with ``Expect: 100-continue``; the client waits a while for
 ``100 Continue``, then sends the multipart body with the booth's text fields and the photo
-(protocols.md §6.2, fixture ``breeze_dslr_post_fields.json``). ``requests`` cannot do this: it
+(the fields of a captured DSLR Remote Pro upload). ``requests`` cannot do this: it
 never sends ``Expect`` and always sends the body at once.
 """
 

@@ -1,4 +1,4 @@
-"""Job rows written straight into the test database: the stats read what ingest would have left."""
+"""Job rows written straight into the test database, as ingest would have left them."""
 
 from __future__ import annotations
 
