@@ -24,6 +24,7 @@ from app.bot.processing import Turn, update_seconds
 from app.bot.state import claim_update
 from app.db import utcnow
 from app.deadline import request_deadline
+from app.providers.base import request_outbound
 from app.settings.service import load_settings
 
 log = structlog.get_logger(__name__)
@@ -53,14 +54,14 @@ def webhook() -> Response:
     deadline = request_deadline(update_seconds(runtime))
     log.info("bot.update", update_id=update.update_id)
     try:
-        with connected(config, context.outbound().http, deadline) as bot:
+        with connected(config, request_outbound().http, deadline) as bot:
             turn = Turn(
                 bot=bot,
                 session=session,
                 config=config,
                 runtime=runtime,
                 store=context.media_store(),
-                outbound=context.outbound(),
+                outbound=request_outbound(),
                 deadline=deadline,
                 update_id=update.update_id,
             )

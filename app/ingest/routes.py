@@ -14,6 +14,7 @@ from app.ingest.errors import IngestError
 from app.ingest.models import JobSource
 from app.ingest.schemas import IngestRequest, IngestResult, Upload
 from app.ingest.service import process_photo
+from app.providers.base import request_outbound
 from app.settings.service import RuntimeSettings, load_settings
 from app.slots.errors import SlotNotFound
 from app.slots.models import Slot
@@ -52,7 +53,7 @@ def ingest(slot_id: str) -> Response:
         deadline=deadline,
     )
     result = process_photo(
-        session, config, context.media_store(), runtime, ingest_request, context.outbound()
+        session, config, context.media_store(), runtime, ingest_request, request_outbound()
     )
     return image_response(result)
 

@@ -12,12 +12,15 @@ from enum import StrEnum
 from typing import Any, ClassVar, Protocol
 
 import requests
+from flask import current_app
 from PIL import Image
 
+from app import context
 from app.config import Config
 from app.deadline import Deadline
 from app.media.images import PreparedImage
 from app.media.provider_links import ProviderMediaLinks
+from app.urls import external_base_url
 
 
 class ProviderError(Exception):
@@ -92,6 +95,14 @@ class Outbound:
 
     http: requests.Session
     media_links: ProviderMediaLinks
+
+
+def request_outbound() -> Outbound:
+    """The app's shared HTTP session and this request's public links to provider inputs."""
+    links = ProviderMediaLinks(
+        context.media_store(), context.config().secret_key or "", external_base_url()
+    )
+    return Outbound(current_app.extensions["photochanger.http"], links)
 
 
 class Provider(Protocol):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, send_file
 
-from app import context
 from app.media.provider_links import LinkExpired, LinkInvalid
+from app.providers.base import request_outbound
 
 bp = Blueprint("provider_media", __name__)
 
@@ -13,7 +13,7 @@ bp = Blueprint("provider_media", __name__)
 @bp.get("/public/provider-media/<token>")
 def provider_media(token: str) -> Response | tuple[Response, int]:
     try:
-        published = context.outbound().media_links.resolve(token)
+        published = request_outbound().media_links.resolve(token)
     except LinkInvalid:
         return jsonify(
             status="error", failure_reason="link_not_found", message="Unknown link."

@@ -38,7 +38,7 @@ from app.deadline import Deadline
 from app.forms import FormState
 from app.htmx import render_page
 from app.ops.cleanup import run_cleanup
-from app.providers.base import KeyCheck
+from app.providers.base import KeyCheck, request_outbound
 from app.providers.keys import key_status, resolve_api_key, store_api_key
 from app.providers.registry import KEY_PROVIDERS, PROVIDERS, get_provider
 from app.settings.schemas import (
@@ -160,7 +160,7 @@ def check_key(provider: str) -> Response:
     _known_provider(provider)
     config = context.config()
     api_key = resolve_api_key(config, load_settings(db.session(), config), provider)
-    driver = get_provider(provider, config, api_key, context.outbound())
+    driver = get_provider(provider, config, api_key, request_outbound())
     outcome = driver.check_key(Deadline.after(KEY_CHECK_SECONDS))
     log.info("settings.key_checked", provider=provider, outcome=str(outcome))
     if outcome is KeyCheck.OK:
@@ -307,7 +307,7 @@ def _known_provider(provider: str) -> None:
 
 
 def _telegram_bot(config: Config) -> AbstractContextManager[TeleBot]:
-    return connected(config, context.outbound().http, Deadline.after(ADMIN_CALL_SECONDS))
+    return connected(config, request_outbound().http, Deadline.after(ADMIN_CALL_SECONDS))
 
 
 def _telegram_view(config: Config, **state: Any) -> TelegramView:

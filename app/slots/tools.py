@@ -24,6 +24,7 @@ from app.ingest.models import Job, JobSource, JobStatus
 from app.ingest.schemas import Upload
 from app.ops.cleanup import run_slot_cleanup
 from app.ops.cleanup_summary import CleanupSummary
+from app.providers.base import request_outbound
 from app.settings.service import load_settings
 from app.slots.errors import SlotInvalid, SlotNotFound
 from app.slots.models import Slot
@@ -65,7 +66,7 @@ def start_run(
         config,
         context.media_store(),
         runtime,
-        context.outbound(),
+        request_outbound(),
         slot,
         upload,
         source,
