@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import threading
 from typing import IO, cast
 
 import requests
@@ -11,10 +12,13 @@ from htmx_flask import Htmx
 from htmx_flask.requests import HtmxAwareRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import db, errors, i18n, labels
+from app import db, errors, i18n
 from app.auth.guard import csrf
+from app.auth.passwords import BOOTH_CHECKS_AT_ONCE
 from app.config import PROJECT_ROOT, Config
 from app.deadline import start_request_clock
+from app.headers import CookielessPublicResponses, security_headers
+from app.ingest.labels import JOB_SOURCE_LABELS, JOB_STATUS_LABELS
 from app.media.storage import MediaStore
 from app.ops import logs
 from app.ops.connection import CloseOnRefusal
@@ -50,6 +54,7 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"))
     Htmx(app)
     app.request_class = SpoolingRequest
+    app.session_interface = CookielessPublicResponses()
     app.config.update(
         SECRET_KEY=config.secret_key,
         MAX_CONTENT_LENGTH=config.max_upload_bytes + 512 * 1024,
@@ -68,13 +73,19 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["photochanger.config"] = config
     app.extensions["photochanger.media_store"] = store
     app.extensions["photochanger.http"] = requests.Session()
+    app.extensions["photochanger.password_checks"] = threading.BoundedSemaphore(
+        BOOTH_CHECKS_AT_ONCE
+    )
 
     app.before_request(start_request_clock)  # first, so upload time counts against deadlines
+    app.after_request(security_headers)
     logs.configure_logging(config.log_level)
     logs.init_app(app)
     db.init_app(app, config.database_url)
     i18n.init_app(app)
-    labels.init_app(app)
+    app.jinja_env.globals.update(
+        job_status_labels=JOB_STATUS_LABELS, job_source_labels=JOB_SOURCE_LABELS
+    )
     errors.init_app(app)
     csrf.init_app(app)
     register_blueprints(app)

@@ -18,7 +18,8 @@ from spectree import SecurityScheme, SecuritySchemeData, SpecTree
 from spectree.models import SecureType
 from spectree.utils import get_model_key
 
-from app import context
+from app import context, db
+from app.auth.sessions import generation_is_current
 from app.auth.tokens import ScopeMissing, TokenRejected, read_admin_token
 from app.validation import dotted, message_for
 
@@ -122,21 +123,23 @@ def refuse_non_object_body() -> Response | None:
 
 def require_api_admin() -> Response | None:
     """before_request of API blueprints: a valid bearer token with the admin scope."""
+    messages = {
+        "token_missing": _("Send an Authorization: Bearer token from POST /api/login."),
+        "token_expired": _("The token has expired; log in again."),
+        "token_invalid": _("The token is not valid."),
+        "token_revoked": _("The token was revoked (logout everywhere or a new password)."),
+    }
     try:
-        g.admin_username = read_admin_token(
-            context.config().jwt_key, request.headers.get("Authorization")
-        )
+        token = read_admin_token(context.config().jwt_key, request.headers.get("Authorization"))
+        if not generation_is_current(db.session(), token.username, token.generation):
+            raise TokenRejected("token_revoked")
     except TokenRejected as rejected:
-        messages = {
-            "token_missing": _("Send an Authorization: Bearer token from POST /api/login."),
-            "token_expired": _("The token has expired; log in again."),
-            "token_invalid": _("The token is not valid."),
-        }
         return api_error(
             401, rejected.reason, messages[rejected.reason], **{"WWW-Authenticate": "Bearer"}
         )
     except ScopeMissing:
         return api_error(403, "forbidden", _("The token does not grant the admin scope."))
+    g.admin_username = token.username
     return None
 
 

@@ -59,6 +59,9 @@ class Config(BaseSettings):
 
     gemini_api_base: str = "https://generativelanguage.googleapis.com"
     turbotext_api_base: str = "https://www.turbotext.ru"
+    turbotext_result_hosts: str = ""
+    """Comma-separated hosts (with their subdomains) Turbotext may name for result images besides
+    the API base's own host and its subdomains; links to any other host are refused."""
     openai_api_base: str = "https://api.openai.com"
     telegram_api_base: str = "https://api.telegram.org"
 
@@ -93,6 +96,13 @@ class Config(BaseSettings):
             return self.jwt_signing_key
         secret = (self.secret_key or "").encode()
         return hmac.new(secret, b"photochanger api tokens", hashlib.sha256).hexdigest()
+
+    @property
+    def booth_password_key(self) -> bytes:
+        """The key of the booth passwords' keyed hashes, derived from SECRET_KEY: every process
+        agrees on it, and the stored hashes are useless without it."""
+        secret = (self.secret_key or "").encode()
+        return hmac.new(secret, b"photochanger booth passwords", hashlib.sha256).digest()
 
     @property
     def public_base_is_https(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from flask import current_app
 
 from app.config import Config
@@ -15,4 +17,10 @@ def config() -> Config:
 
 def media_store() -> MediaStore:
     value: MediaStore = current_app.extensions["photochanger.media_store"]
+    return value
+
+
+def password_checks() -> threading.BoundedSemaphore:
+    """This process's slots for booth password checks running at once."""
+    value: threading.BoundedSemaphore = current_app.extensions["photochanger.password_checks"]
     return value

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import errno
+
 import structlog
 from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 JSON_PREFIXES = ("/api/", "/public/", "/ingest/", "/healthz", "/telegram/")
+DATABASE_RETRY_AFTER_SECONDS = 5
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
+"""PostgreSQL unreachable, restarting, or every pooled connection busy: worth a retry soon."""
+STORAGE_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 log = structlog.get_logger(__name__)
 
@@ -43,6 +51,43 @@ def init_app(app: Flask) -> None:
             return response, status
         title = _("Page not found") if status == 404 else error.name
         return render_template("error.html", title=title, message=error.description), status
+
+    def database_unavailable(error: Exception) -> tuple[Response | str, int]:
+        log.warning("http.database_unavailable", error=type(error.__cause__ or error).__name__)
+        message = _("The database is unavailable right now; try again in a few seconds.")
+        if _wants_json():
+            response = jsonify(
+                status="error", failure_reason="database_unavailable", message=message
+            )
+            response.headers["Connection"] = "close"  # the upload may be left unread
+        else:
+            response = Response(
+                render_template("error.html", title=_("Service unavailable"), message=message)
+            )
+        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        response.headers["Cache-Control"] = "no-store"
+        return response, 503
+
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.register_error_handler(unavailable, database_unavailable)
+
+    @app.errorhandler(OSError)
+    def os_error(error: OSError) -> tuple[Response | str, int]:
+        """A full media volume (e.g. while an upload is spooled) is 507; other OS errors are
+        unexpected."""
+        if error.errno not in STORAGE_FULL_ERRNOS:
+            return unexpected_error(error)
+        log.error("http.storage_full", error=str(error))
+        message = _("The media volume is full; nothing was saved. Try again once space is freed.")
+        if _wants_json():
+            response = jsonify(status="error", failure_reason="storage_full", message=message)
+            response.headers["Connection"] = "close"  # the upload may be left unread
+        else:
+            response = Response(
+                render_template("error.html", title=_("Storage full"), message=message)
+            )
+        response.headers["Cache-Control"] = "no-store"
+        return response, 507
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> tuple[Response | str, int]:

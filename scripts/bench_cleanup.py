@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark of the retention job (spec §11: 100 000 expired results deleted in ≤ 60 s).
+"""Benchmark of the retention job (target: 100 000 expired results deleted in ≤ 60 s).
 
 Starts a throw-away PostgreSQL (pgserver) in a temp dir, migrates it, inserts ``--count``
 expired ``done`` jobs (3 media rows each) with one set-based INSERT, writes their result folders

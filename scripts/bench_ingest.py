@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Benchmark of booth ingest against the targets of PRODUCT.md §11, on real gunicorn.
+"""Benchmark of booth ingest on real gunicorn: platform overhead per upload, 64 concurrent uploads
+to a slow provider, and a worker's memory while it receives a large upload.
 
 Starts a throw-away PostgreSQL (pgserver) in a temp dir, migrates it, and runs gunicorn with the
 command line ``photochanger serve`` uses (``gunicorn_command``, default workers and threads unless
@@ -11,59 +12,46 @@ a measurement needs otherwise). Photos are sent by the raw-socket booth client o
 
 from __future__ import annotations
 
-import io
-import itertools
-import json
 import os
-import secrets
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import psutil
-import requests
+from bench_ingest_setup import (
+    CONCURRENT,
+    INSTANT_SLOT,
+    LARGE_SLOT,
+    MIB,
+    PROJECT_ROOT,
+    SLOW_SLOT,
+    App,
+    describe,
+    expect_ok,
+    prepare_database,
+    serve,
+    sized_jpeg,
+    small_photo,
+    unique,
+    upload,
+)
 from bench_report import Row, load_average, percentile, print_table
-from PIL import Image, ImageChops
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.auth.passwords import hash_password
-from app.config import Config
 from app.db import make_engine, upgrade_database
 from app.ingest.models import Job
-from app.ops.serve import gunicorn_command
-from app.settings.service import save_settings
-from app.slots.models import Slot
 
-if TYPE_CHECKING:
-    from tests.support.booth import BoothResponse
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "bench"
-PASSWORD = secrets.token_urlsafe(12)
-MIB = 1024 * 1024
-
-INSTANT_SLOT = "slot-001"
-SLOW_SLOT = "slot-002"
-LARGE_SLOT = "slot-003"
-
 BOOTH_PHOTO = (4000, 3000, 5 * MIB)
 LARGE_PHOTO = (6000, 4000, 19.5 * MIB)
-SIZE_TOLERANCE = 0.02
 WARMUPS = 5
 SEQUENTIAL = 100
-CONCURRENT = 64
-SLOW_DELAY_SECONDS = 5
 RSS_SAMPLE_SECONDS = 0.01
-SERIALS = itertools.count(1)
 SPLIT_CENSUS_SECONDS = 2.5
 
 
@@ -101,164 +89,6 @@ def run(workdir: Path) -> list[Row]:
         return rows
     finally:
         server.cleanup()
-
-
-def prepare_database(database_url: str, media_root: Path) -> None:
-    config = Config(database_url=database_url, media_root=media_root, _env_file=None)
-    engine = make_engine(database_url, pool_size=1)
-    with Session(engine) as session:
-        for slot_id, delay in ((INSTANT_SLOT, 0), (SLOW_SLOT, SLOW_DELAY_SECONDS), (LARGE_SLOT, 0)):
-            slot = session.get_one(Slot, slot_id)
-            slot.provider = "local"
-            slot.settings = {"style": "sepia", "delay_seconds": delay}
-            slot.size_limit_mb = 20
-        session.commit()
-        save_settings(
-            session,
-            config,
-            {
-                "ingest_password_hash": hash_password(PASSWORD),
-                "slot_concurrency": CONCURRENT,
-                "provider_concurrency": CONCURRENT,
-            },
-            updated_by="bench",
-        )
-    engine.dispose()
-
-
-# --- photos -----------------------------------------------------------------------------------
-
-
-def noisy_jpeg(width: int, height: int, sigma: float) -> bytes:
-    """A smooth gradient under colour noise: compresses like a busy camera JPEG."""
-    gradient = Image.linear_gradient("L").resize((width, height))
-    base = Image.merge("RGB", [gradient, gradient.transpose(Image.Transpose.ROTATE_180), gradient])
-    noise = Image.merge("RGB", [Image.effect_noise((width, height), sigma) for _ in range(3)])
-    out = io.BytesIO()
-    ImageChops.blend(base, noise, 0.5).save(out, "JPEG", quality=95)
-    return out.getvalue()
-
-
-def sized_jpeg(width: int, height: int, target_bytes: float) -> bytes:
-    """A ``width`` x ``height`` JPEG within 2 % of ``target_bytes``, by searching the noise."""
-    low, high = (1.0, noisy_jpeg(width, height, 1.0)), (128.0, noisy_jpeg(width, height, 128.0))
-    if not len(low[1]) < target_bytes < len(high[1]):
-        raise RuntimeError(f"{width}x{height} cannot be made {target_bytes} bytes")
-    for _ in range(12):
-        (low_sigma, low_data), (high_sigma, high_data) = low, high
-        share = (target_bytes - len(low_data)) / (len(high_data) - len(low_data))
-        sigma = low_sigma + (high_sigma - low_sigma) * min(0.9, max(0.1, share))
-        data = noisy_jpeg(width, height, sigma)
-        if abs(len(data) - target_bytes) <= SIZE_TOLERANCE * target_bytes:
-            return data
-        if len(data) < target_bytes:
-            low = (sigma, data)
-        else:
-            high = (sigma, data)
-    raise RuntimeError(f"no {width}x{height} JPEG of {target_bytes} bytes found")
-
-
-def unique(photo: bytes) -> bytes:
-    """``photo`` with a numbered JPEG comment, so no upload repeats another (no replay)."""
-    comment = f"bench {next(SERIALS)}".encode()
-    return photo[:2] + b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment + photo[2:]
-
-
-def small_photo() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (640, 480), (200, 120, 50)).save(out, "JPEG", quality=90)
-    return unique(out.getvalue())
-
-
-def describe(photo: bytes) -> str:
-    with Image.open(io.BytesIO(photo)) as image:
-        width, height = image.size
-    return f"{width}x{height} {len(photo) / MIB:.2f} MiB"
-
-
-# --- the server -------------------------------------------------------------------------------
-
-
-@dataclass
-class App:
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-    workers: int
-    threads: int
-
-    def ingest_url(self, slot_id: str) -> str:
-        return f"{self.url}/ingest/{slot_id}"
-
-    def log_events(self) -> list[dict[str, Any]]:
-        events = []
-        for line in self.log.read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.startswith("{"):
-                events.append(json.loads(line))
-        return events
-
-
-@contextmanager
-def serve(workdir: Path, database_url: str, workers: int | None = None) -> Iterator[App]:
-    """gunicorn as ``photochanger serve`` runs it, on a free port, logging JSON to a file."""
-    port = free_port()
-    overrides: dict[str, Any] = {"host": "127.0.0.1", "port": port, "log_level": "INFO"}
-    if workers is not None:
-        overrides["web_concurrency"] = workers
-    config = Config(**overrides, _env_file=None)
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "MEDIA_ROOT": str(workdir / "media"),
-        "SECRET_KEY": "bench-secret-key",
-        "LOG_LEVEL": "INFO",
-    }
-    log = workdir / f"gunicorn-{port}.log"
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            gunicorn_command(config), env=env, cwd=PROJECT_ROOT, stdout=log_file, stderr=log_file
-        )
-    app = App(f"http://127.0.0.1:{port}", process, log, config.web_concurrency, config.threads)
-    try:
-        wait_ready(app)
-        yield app
-    finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_ready(app: App) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if app.process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {app.log.read_text()[-2000:]}")
-        try:
-            if requests.get(f"{app.url}/healthz", timeout=5).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("gunicorn did not become ready")
-
-
-def upload(url: str, photo: bytes) -> BoothResponse:
-    from tests.support.booth import booth_post
-
-    return booth_post(url, photo, password=PASSWORD)
-
-
-# --- measurements -----------------------------------------------------------------------------
 
 
 def measure_overhead(app: App, database_url: str, photo: bytes) -> list[Row]:
@@ -420,15 +250,6 @@ def sample_peak_rss(process: psutil.Process) -> Iterator[Callable[[], int]]:
         time.sleep(5 * RSS_SAMPLE_SECONDS)
         stop.set()
         sampler.join()
-
-
-def expect_ok(answer: BoothResponse) -> BoothResponse:
-    if answer.status != 200:
-        raise RuntimeError(f"upload answered {answer.status}: {answer.body[:300]!r}")
-    return answer
-
-
-# --- output -----------------------------------------------------------------------------------
 
 
 def percentiles(values: list[float]) -> str:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark of the stats page and API against PRODUCT.md §11 (≤ 150 ms with a million jobs),
+"""Benchmark of the stats page and API against its target (≤ 150 ms with a million jobs),
 and of every admin page's render time on an ordinary dataset (≤ 100 ms).
 
 Uses ``DATABASE_URL`` when set (it must be an empty PhotoChanger database: jobs are added to it),

@@ -21,5 +21,6 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+.venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache
 # Two workers by default (each with its own embedded PostgreSQL); PYTEST_WORKERS=0 runs serially.
 exec .venv/bin/pytest -n "${PYTEST_WORKERS:-2}" "$@"

@@ -16,6 +16,21 @@ class Admin(Base):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    """Carried by every session cookie and API token of this admin; bumping it (log out
+    everywhere, a password change) ends all of them."""
+
+
+class AdminSession(Base):
+    """One browser login of an admin; its cookie names it, and logout deletes it."""
+
+    __tablename__ = "admin_sessions"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    admin_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("admins.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class LoginAttempt(Base):

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Literal
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, make_response, redirect, request, session
+from flask import Blueprint, Response, make_response, redirect, request
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,8 +15,9 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from app import context, db
 from app.api import ApiError, api_error, spec
-from app.auth.guard import csrf
-from app.auth.service import authenticate
+from app.auth.guard import csrf, forget_login, remember_login, session_admin, session_ticket
+from app.auth.service import authenticate, log_out_everywhere
+from app.auth.sessions import close_session, open_session
 from app.auth.tokens import issue_token
 from app.db import utcnow
 from app.forms import FormState
@@ -60,7 +61,7 @@ def locked_message(until: datetime, now: datetime) -> str:
 @bp.route("/admin/login", methods=["GET", "POST"])
 def login() -> BaseResponse:
     if request.method == "GET":
-        if session.get("admin"):
+        if session_admin():
             return redirect(safe_next(request.args.get("next")))
         return login_page(FormState(), request.args.get("next", ""))
     csrf.protect()
@@ -72,18 +73,14 @@ def login() -> BaseResponse:
         return login_page(FormState({"username": username}, error=error), next_path, 400)
     now = utcnow()
     outcome = authenticate(db.session(), username, password, request.remote_addr or "", now)
-    if outcome.username is None:
+    if outcome.admin is None:
         if outcome.locked_until is not None:
             error, status = locked_message(outcome.locked_until, now), 429
         else:
             error, status = _("Wrong username or password."), 401
         return login_page(FormState({"username": username}, error=error), next_path, status)
-    language = session.get("lang")
-    session.clear()
-    session.permanent = True
-    session["admin"] = outcome.username
-    if language:
-        session["lang"] = language
+    ticket = open_session(db.session(), outcome.admin, now)
+    remember_login(outcome.admin.username, ticket)
     return redirect(safe_next(next_path))
 
 
@@ -93,11 +90,24 @@ def login_page(form: FormState, next_path: str, status: int = 200) -> Response:
 
 @bp.post("/admin/logout")
 def logout() -> BaseResponse:
+    """Ends this cookie's session on the server too: a copy of the cookie opens nothing after."""
     csrf.protect()
-    language = session.get("lang")
-    session.clear()
-    if language:
-        session["lang"] = language
+    ticket = session_ticket()
+    if ticket is not None:
+        close_session(db.session(), ticket.session_id)
+    forget_login()
+    return redirect("/admin/login")
+
+
+@bp.post("/admin/logout/everywhere")
+def logout_everywhere() -> BaseResponse:
+    """Ends every session and API token of the admin, this one included."""
+    username = session_admin()
+    if username is None:
+        return redirect("/admin/login")
+    csrf.protect()
+    log_out_everywhere(db.session(), username)
+    forget_login()
     return redirect("/admin/login")
 
 
@@ -125,12 +135,13 @@ def api_login(json: LoginRequest) -> Response:
     outcome = authenticate(
         db.session(), json.username, json.password, request.remote_addr or "", now
     )
-    if outcome.username is None:
+    if outcome.admin is None:
         if outcome.locked_until is not None:
             retry_after = max(1, int((outcome.locked_until - now).total_seconds()))
             message = locked_message(outcome.locked_until, now)
             return api_error(429, "login_throttled", message, **{"Retry-After": str(retry_after)})
         return api_error(401, "invalid_credentials", _("Wrong username or password."))
-    token = issue_token(context.config().jwt_key, outcome.username, now)
+    admin = outcome.admin
+    token = issue_token(context.config().jwt_key, admin.username, now, admin.session_generation)
     body = TokenResponse(access_token=token.access_token, expires_in=token.expires_in)
     return make_response(body.model_dump(mode="json"))

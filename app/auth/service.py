@@ -13,6 +13,7 @@ from werkzeug.security import check_password_hash
 from app.auth import throttle
 from app.auth.models import Admin
 from app.auth.passwords import generate_password, hash_password
+from app.auth.sessions import end_all_sessions
 
 log = structlog.get_logger(__name__)
 
@@ -37,11 +38,23 @@ def create_admin(session: Session, username: str, password: str) -> Admin:
     return admin
 
 
-def set_admin_password(session: Session, username: str, password: str) -> None:
+def find_admin(session: Session, username: str) -> Admin:
     admin = session.scalar(select(Admin).where(Admin.username == username))
     if admin is None:
         raise AdminNotFound(username)
+    return admin
+
+
+def set_admin_password(session: Session, username: str, password: str) -> None:
+    """Change the password and end every session and API token of the admin."""
+    admin = find_admin(session, username)
     admin.password_hash = hash_password(password)
+    end_all_sessions(session, admin)
+    session.commit()
+
+
+def log_out_everywhere(session: Session, username: str) -> None:
+    end_all_sessions(session, find_admin(session, username))
     session.commit()
 
 
@@ -56,10 +69,14 @@ def ensure_first_admin(session: Session, username: str, password: str | None) ->
 
 @dataclass(frozen=True)
 class LoginOutcome:
-    """``username`` when the login succeeded; ``locked_until`` when it was refused unchecked."""
+    """``admin`` when the login succeeded; ``locked_until`` when it was refused unchecked."""
 
-    username: str | None
+    admin: Admin | None
     locked_until: datetime | None = None
+
+    @property
+    def username(self) -> str | None:
+        return self.admin.username if self.admin else None
 
 
 def authenticate(
@@ -70,7 +87,7 @@ def authenticate(
     if attempt is None:
         log.warning("auth.login.failure", username=username, ip=ip, reason="locked")
         return LoginOutcome(
-            username=None, locked_until=throttle.locked_until(session, username, ip, now)
+            admin=None, locked_until=throttle.locked_until(session, username, ip, now)
         )
     admin = session.scalar(select(Admin).where(Admin.username == username))
     stored_hash = admin.password_hash if admin else _DUMMY_HASH
@@ -79,9 +96,9 @@ def authenticate(
         log.warning("auth.login.failure", username=username, ip=ip, reason="bad_credentials")
         locked = throttle.locked_until(session, username, ip, now)
         session.commit()
-        return LoginOutcome(username=None, locked_until=locked)
+        return LoginOutcome(admin=None, locked_until=locked)
     throttle.mark_succeeded(session, attempt)
     admin.last_login_at = now
     session.commit()
     log.info("auth.login.success", username=username, ip=ip)
-    return LoginOutcome(username=admin.username)
+    return LoginOutcome(admin=admin)

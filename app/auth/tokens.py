@@ -1,4 +1,5 @@
-"""Bearer tokens of the JSON API: HS256 JWTs with scope ``admin`` and a fixed lifetime."""
+"""Bearer tokens of the JSON API: HS256 JWTs with scope ``admin``, a fixed lifetime and the admin's
+session generation (``gen``), so logging out everywhere or a password change revokes them."""
 
 from __future__ import annotations
 
@@ -25,15 +26,24 @@ class ScopeMissing(Exception):
 
 
 @dataclass(frozen=True)
+class AdminToken:
+    username: str
+    generation: int
+
+
+@dataclass(frozen=True)
 class IssuedToken:
     access_token: str
     expires_in: int
 
 
-def issue_token(key: str, username: str, now: datetime, scope: str = ADMIN_SCOPE) -> IssuedToken:
+def issue_token(
+    key: str, username: str, now: datetime, generation: int, scope: str = ADMIN_SCOPE
+) -> IssuedToken:
     claims = {
         "sub": username,
         "scope": scope,
+        "gen": generation,
         "iat": int(now.timestamp()),
         "exp": int((now + TOKEN_LIFETIME).timestamp()),
     }
@@ -41,8 +51,9 @@ def issue_token(key: str, username: str, now: datetime, scope: str = ADMIN_SCOPE
     return IssuedToken(access_token=token, expires_in=int(TOKEN_LIFETIME.total_seconds()))
 
 
-def read_admin_token(key: str, authorization: str | None) -> str:
-    """The admin's username from an ``Authorization: Bearer`` header value."""
+def read_admin_token(key: str, authorization: str | None) -> AdminToken:
+    """The admin and session generation of an ``Authorization: Bearer`` header value; whether the
+    generation is still the admin's is for the caller to check."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise TokenRejected("token_missing")
@@ -51,7 +62,7 @@ def read_admin_token(key: str, authorization: str | None) -> str:
             token.strip(),
             key,
             algorithms=[ALGORITHM],
-            options={"require": ["exp", "iat", "sub"]},
+            options={"require": ["exp", "iat", "sub", "gen"]},
         )
     except jwt.ExpiredSignatureError as error:
         raise TokenRejected("token_expired") from error
@@ -60,4 +71,7 @@ def read_admin_token(key: str, authorization: str | None) -> str:
     scopes = str(claims.get("scope", "")).split()
     if ADMIN_SCOPE not in scopes:
         raise ScopeMissing(claims["sub"])
-    return str(claims["sub"])
+    generation = claims["gen"]
+    if not isinstance(generation, int) or isinstance(generation, bool):
+        raise TokenRejected("token_invalid")
+    return AdminToken(username=str(claims["sub"]), generation=generation)

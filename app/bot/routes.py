@@ -53,15 +53,16 @@ def webhook() -> Response:
         return Response(status=200)
     deadline = request_deadline(update_seconds(runtime))
     log.info("bot.update", update_id=update.update_id)
+    outbound = request_outbound()
     try:
-        with connected(config, request_outbound().http, deadline) as bot:
+        with connected(config, outbound.http, deadline) as bot:
             turn = Turn(
                 bot=bot,
                 session=session,
                 config=config,
                 runtime=runtime,
                 store=context.media_store(),
-                outbound=request_outbound(),
+                outbound=outbound,
                 deadline=deadline,
                 update_id=update.update_id,
             )

@@ -11,7 +11,7 @@ import time
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import ColumnElement, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -37,6 +37,8 @@ def admit(
 ) -> Job | None:
     """Insert ``job`` as pending if the slot and provider have room, or find the job it repeats
     (then a finished job is returned, to replay)."""
+    # Each pass takes the locks afresh: after waiting for an identical pending job, the counts and
+    # the job to replay must be read again under the lock, since other requests ran meanwhile.
     while True:
         now = utcnow()
         _lock(session, f"ingest:slot:{job.slot_id}")
@@ -60,6 +62,8 @@ def admit(
         job.started_at = now
         session.add(job)
         session.commit()
+        # Detached, so later commits of this session (which hold no lock) never flush half-made
+        # changes to the pending row; the final state is one conditional update (``finish_job``).
         session.expunge(job)
         log.info("ingest.admitted", slot_id=job.slot_id, provider=job.provider)
         return None
@@ -68,26 +72,49 @@ def admit(
 def find_original(
     session: Session, runtime: RuntimeSettings, job: Job, request: IngestRequest, now: datetime
 ) -> Job | None:
-    """The live job this request repeats: same Idempotency-Key, or (booth) the same bytes."""
+    """The live job this request repeats within the dedupe window: the same photo with the same
+    Idempotency-Key, or (booth) the same photo bytes. Outside the window nothing repeats.
+
+    A key is bound to the photo of its first job in the window: the same key with another photo
+    raises ``IngestError(idempotency_key_reused)``.
+    """
+    if not runtime.dedupe_window_minutes:
+        return None
+    in_window = (Job.slot_id == job.slot_id) & (
+        Job.created_at > now - timedelta(minutes=runtime.dedupe_window_minutes)
+    )
     matches = []
     if request.idempotency_key:
+        _check_key_binding(session, job, request.idempotency_key, in_window)
         matches.append(Job.idempotency_key == request.idempotency_key)
-    if request.dedupe_by_content and runtime.dedupe_window_minutes:
-        matches.append(
-            (Job.input_sha256 == job.input_sha256)
-            & (Job.source == JobSource.INGEST)
-            & (Job.created_at > now - timedelta(minutes=runtime.dedupe_window_minutes))
-        )
+    if request.dedupe_by_content:
+        matches.append(Job.source == JobSource.INGEST)
     if not matches:
         return None
     statement = (
         select(Job)
-        .where(Job.slot_id == job.slot_id, or_(*matches))
+        .where(in_window, Job.input_sha256 == job.input_sha256, or_(*matches))
         .where(((Job.status == JobStatus.PENDING) & (Job.deadline_at > now)) | Job.live_result(now))
         .order_by(Job.created_at.desc())
         .limit(1)
     )
     return session.scalars(statement).first()
+
+
+def _check_key_binding(
+    session: Session, job: Job, key: str, in_window: ColumnElement[bool]
+) -> None:
+    bound_sha256 = session.scalar(
+        select(Job.input_sha256)
+        .where(in_window, Job.idempotency_key == key, Job.input_sha256.is_not(None))
+        .order_by(Job.created_at, Job.id)
+        .limit(1)
+    )
+    if bound_sha256 is not None and bound_sha256 != job.input_sha256:
+        raise IngestError(
+            "idempotency_key_reused",
+            "The key was used with another photo within the dedupe window.",
+        )
 
 
 def wait_for(session: Session, original: Job, deadline: Deadline) -> None:

@@ -15,10 +15,18 @@ FAILURES: dict[str, tuple[int, str]] = {
     "slot_disabled": (404, _l("This slot is switched off.")),
     "payload_too_large": (413, _l("The photo is too large.")),
     "unsupported_media_type": (415, _l("Only JPEG, PNG and WEBP photos are accepted.")),
+    "idempotency_key_reused": (
+        422,
+        _l("This Idempotency-Key was already used with a different photo; send a new key."),
+    ),
     "slot_busy": (429, _l("This slot is processing as many photos as it may; try again shortly.")),
     "provider_busy": (
         429,
         _l("The AI provider is processing as many photos as it may; try again shortly."),
+    ),
+    "too_many_attempts": (
+        429,
+        _l("Too many wrong passwords from this client for this slot; try again later."),
     ),
     "provider_error": (502, _l("The AI provider rejected the request.")),
     "provider_blocked": (502, _l("The AI provider refused this photo on safety grounds.")),
@@ -26,6 +34,10 @@ FAILURES: dict[str, tuple[int, str]] = {
     "provider_not_configured": (503, _l("The slot's AI provider has no API key configured.")),
     "provider_unavailable": (503, _l("The AI provider is unavailable right now.")),
     "timeout": (504, _l("Processing did not finish in time.")),
+    "storage_full": (
+        507,
+        _l("The media volume is full; nothing was saved. Try again once space is freed."),
+    ),
     "internal_error": (500, _l("Something went wrong on the server; the error was logged.")),
 }
 

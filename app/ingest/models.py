@@ -104,6 +104,10 @@ class Job(Base):
     result_bytes: Mapped[int | None]
     result_expires_at: Mapped[datetime | None]
     cleaned_at: Mapped[datetime | None]
+    replay_of: Mapped[str | None] = mapped_column(sa.String(32))
+    """For an idempotent replay: the job whose result it answered with. A replay stores no result
+    of its own (``result_path`` stays empty), so galleries, downloads and the cleanup see each
+    result once."""
 
     def has_live_result(self, now: datetime) -> bool:
         """Whether a guest can still open this job's result at ``now``: the job is done, its

@@ -2,7 +2,11 @@
 
 Every step that can fail raises ``IngestError``; ``process_photo`` records the outcome on the job
 row (inserted once the password check has passed) and removes whatever it had written, so no
-request leaves a file behind or a job ``pending``.
+request leaves a file behind or a job ``pending``. Only cheap checks (size, type, hash, the image
+header) run before admission; decoding and the provider call run within the concurrency limits.
+
+A pending job row changes state only while it is still pending: the cleanup may have marked it
+``interrupted`` after its deadline, and that outcome stands (the request then answers ``timeout``).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from datetime import timedelta
 from typing import IO
 
 import structlog
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.config import Config
@@ -26,6 +31,7 @@ from app.media.images import (
     ImageRejected,
     PreparedImage,
     carries_no_metadata,
+    check_decodable,
     decode_image,
     decode_result,
     encode_image,
@@ -41,6 +47,10 @@ from app.settings.service import RuntimeSettings
 from app.slots.models import Slot
 
 log = structlog.get_logger(__name__)
+
+INTERRUPTED_DETAIL = (
+    "The job outlived its deadline and was marked interrupted; its outcome is lost."
+)
 
 
 def process_photo(
@@ -72,19 +82,26 @@ def process_photo(
             raise IngestError("provider_not_configured", f"Provider {provider.name} has no key.")
         upload = check_upload(request.upload, slot_limit_bytes(slot, config))
         job.input_sha256, job.input_bytes, job.input_mime = upload.sha256, upload.size, upload.mime
-        photo = prepare_photo(upload, config.max_image_pixels, slot.max_side)
+        check_photo_header(upload, config.max_image_pixels, slot.max_side)
         original = admit(session, runtime, job, provider, request)
         if original is not None:
-            return replay(store, original)
+            return replay(session, store, job, original)
+        photo = prepare_photo(upload, config.max_image_pixels, slot.max_side)
         templates = load_templates(store, slot, config.max_image_pixels)
-        return run_job(session, store, runtime, job, provider, request, upload, photo, templates)
+        return run_job(
+            session, store, runtime, config, job, provider, request, upload, photo, templates
+        )
     except IngestError as error:
         error.job_id = error.job_id or job.id
-        record_failure(session, job, error.failure_reason, error.detail or error.failure_reason)
+        if not record_failure(
+            session, job, error.failure_reason, error.detail or error.failure_reason
+        ):
+            raise IngestError("timeout", INTERRUPTED_DETAIL, job_id=job.id) from error
         raise
     except Exception as error:
         log.exception("ingest.internal_error")
-        record_failure(session, job, "internal_error", repr(error)[:500])
+        if not record_failure(session, job, "internal_error", repr(error)[:500]):
+            raise IngestError("timeout", INTERRUPTED_DETAIL, job_id=job.id) from error
         raise IngestError("internal_error", job_id=job.id) from error
     finally:
         outbound.media_links.discard(job.id)
@@ -122,6 +139,14 @@ def sha256_of(stream: IO[bytes]) -> str:
     return digest.hexdigest()
 
 
+def check_photo_header(upload: CheckedUpload, max_pixels: int, max_side: int) -> None:
+    """Refuse, from the header alone, a photo whose decoding would not fit the limits."""
+    try:
+        check_decodable(upload.stream, upload.mime, max_pixels, max_side)
+    except ImageRejected as rejected:
+        raise IngestError(rejected.failure_reason, rejected.message) from rejected
+
+
 def prepare_photo(upload: CheckedUpload, max_pixels: int, max_side: int) -> PreparedImage:
     upload.stream.seek(0)
     try:
@@ -139,9 +164,21 @@ def load_templates(store: MediaStore, slot: Slot, max_pixels: int) -> list[Prepa
     return templates
 
 
-def replay(store: MediaStore, original: Job) -> IngestResult:
+def replay(session: Session, store: MediaStore, job: Job, original: Job) -> IngestResult:
+    """Answer with ``original``'s result and record ``job`` as a replay of it.
+
+    The replay row is ``done`` with ``replay_of`` set and no result of its own: galleries,
+    downloads, storage figures and the cleanup see each result once, through the original.
+    """
     assert original.result_mime
     payload = store.result_file(original, ResultKind.PAYLOAD).read_bytes()
+    finished = utcnow()
+    job.status = JobStatus.DONE
+    job.replay_of = original.id
+    job.finished_at = finished
+    job.duration_ms = round((finished - job.created_at).total_seconds() * 1000)
+    session.add(job)
+    session.commit()
     log.info("ingest.replayed", original_job_id=original.id)
     return IngestResult(original.id, payload, original.result_mime, replay=True)
 
@@ -150,6 +187,7 @@ def run_job(
     session: Session,
     store: MediaStore,
     runtime: RuntimeSettings,
+    config: Config,
     job: Job,
     provider: Provider,
     request: IngestRequest,
@@ -178,7 +216,9 @@ def run_job(
     if request.deadline.expired:
         raise IngestError("timeout", "The provider answered after the deadline; answer discarded.")
 
-    payload, preview = render_outputs(result, output_mime, slot.output_quality)
+    payload, preview = render_outputs(
+        result, output_mime, slot.output_quality, config.max_image_pixels
+    )
     parts = ResultParts(payload, output_mime, preview, upload.stream, upload.mime)
     stored = store.write_result(slot.slot_id, job.id, parts)
     try:
@@ -204,13 +244,16 @@ def output_mime_for(output_format: str, input_mime: str) -> str:
     return f"image/{output_format}"
 
 
-def render_outputs(result: ProviderResult, output_mime: str, quality: int) -> tuple[bytes, bytes]:
-    """The payload in the slot's format (provider bytes kept when they already are) + preview."""
+def render_outputs(
+    result: ProviderResult, output_mime: str, quality: int, max_pixels: int
+) -> tuple[bytes, bytes]:
+    """The payload in the slot's format (provider bytes kept when they already are) + preview;
+    a provider's image is held to the same pixel and decode-memory limits as a photo."""
     if result.image is not None:
         return encode_image(result.image, output_mime, quality), make_preview(result.image)
     data = result.data or b""
     try:
-        image, provider_mime = decode_result(data)
+        image, provider_mime = decode_result(data, max_pixels)
     except ImageRejected as rejected:
         raise IngestError(rejected.failure_reason, rejected.message) from rejected
     if provider_mime != output_mime or not carries_no_metadata(image):
@@ -219,6 +262,11 @@ def render_outputs(result: ProviderResult, output_mime: str, quality: int) -> tu
 
 
 def finish_job(session: Session, runtime: RuntimeSettings, job: Job, stored: StoredResult) -> None:
+    """Mark the pending ``job`` done with its stored result and add its media rows.
+
+    Raises ``IngestError(timeout)`` when the job is no longer pending (the cleanup marked it
+    interrupted): nothing is written, and the caller removes the result folder.
+    """
     finished = utcnow()
     payload = stored.file(ResultKind.PAYLOAD)
     job.status = JobStatus.DONE
@@ -228,7 +276,9 @@ def finish_job(session: Session, runtime: RuntimeSettings, job: Job, stored: Sto
     job.result_mime = payload.mime
     job.result_bytes = payload.size_bytes
     job.result_expires_at = finished + timedelta(hours=runtime.result_ttl_hours)
-    session.merge(job)
+    if not end_pending(session, job):
+        session.rollback()
+        raise IngestError("timeout", INTERRUPTED_DETAIL)
     for file in stored.files:
         session.add(
             MediaObject(
@@ -243,9 +293,10 @@ def finish_job(session: Session, runtime: RuntimeSettings, job: Job, stored: Sto
     session.commit()
 
 
-def record_failure(session: Session, job: Job, failure_reason: str, message: str) -> None:
-    """Store the final failed state of ``job`` (detached), inserting the row if admission never
-    did."""
+def record_failure(session: Session, job: Job, failure_reason: str, message: str) -> bool:
+    """Store the failed state of ``job`` (detached): on its pending row, or as a new row when
+    admission never wrote one. False when the row had already ended (the cleanup interrupted
+    it): it keeps that state."""
     session.rollback()
     finished = utcnow()
     job.result_path = job.result_mime = job.result_expires_at = job.result_bytes = None
@@ -254,6 +305,38 @@ def record_failure(session: Session, job: Job, failure_reason: str, message: str
     job.failure_message = message
     job.finished_at = finished
     job.duration_ms = round((finished - job.created_at).total_seconds() * 1000)
-    session.merge(job)
+    recorded = end_pending(session, job)
+    if not recorded and session.get(Job, job.id) is None:
+        session.add(job)  # refused before admission: the row is written now
+        recorded = True
     session.commit()
+    if not recorded:
+        log.warning("ingest.already_interrupted", failure_reason=failure_reason)
+        return False
     log.warning("ingest.failed", failure_reason=failure_reason, failure_message=message)
+    return True
+
+
+FINAL_STATE_COLUMNS = (
+    "status",
+    "failure_reason",
+    "failure_message",
+    "finished_at",
+    "duration_ms",
+    "provider_ms",
+    "result_path",
+    "result_mime",
+    "result_bytes",
+    "result_expires_at",
+)
+
+
+def end_pending(session: Session, job: Job) -> bool:
+    """Write ``job``'s final state onto its row if that row is still pending; False otherwise
+    (no such row yet, or the cleanup already ended it)."""
+    statement = (
+        update(Job)
+        .where(Job.id == job.id, Job.status == JobStatus.PENDING)
+        .values({name: getattr(job, name) for name in FINAL_STATE_COLUMNS})
+    )
+    return session.connection().execute(statement).rowcount == 1

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -60,35 +59,95 @@ class PreparedImage:
         return self._encoded[key]
 
 
+DECODE_MEMORY_LIMIT_BYTES = 256 * 2**20
+"""The memory one decode may take: the decoded image plus one working copy (orientation or mode
+change). The concurrency limits bound how many decodes run at once; this bounds each of them, since
+a file of a few hundred KB can declare a canvas of hundreds of MB."""
+WORKING_COPY_BYTES_PER_PIXEL = 4
+"""The upright RGB or RGBA copy: Pillow keeps both at four bytes a pixel."""
+
+
+def check_decodable(fp: IO[bytes], mime: str, max_pixels: int, max_side: int | None) -> None:
+    """Read only the header of ``fp`` and raise ``ImageRejected`` if decoding it would not fit
+    (see ``open_within_limits``); ``fp`` is left at its start."""
+    try:
+        open_within_limits(fp, mime, max_pixels, max_side)
+    finally:
+        fp.seek(0)
+
+
+def open_within_limits(
+    fp: IO[bytes], mime: str, max_pixels: int, max_side: int | None
+) -> Image.Image:
+    """Open ``fp`` lazily (header only), with JPEG draft mode set for ``max_side``.
+
+    Raises ``ImageRejected``: ``payload_too_large`` when the image has more than ``max_pixels``
+    or its decoding would take more than ``DECODE_MEMORY_LIMIT_BYTES``, ``invalid_image`` when the
+    header cannot be read. Nothing here touches Pillow's global settings or warning filters, so
+    it is safe in every thread. The image is never closed here: that would close ``fp`` too.
+    """
+    fp.seek(0)
+    try:
+        opened = Image.open(fp, formats=[FORMAT_BY_MIME[mime]])
+    except Image.DecompressionBombError as exc:
+        raise ImageRejected(
+            "payload_too_large", f"The image has too many pixels; the limit is {max_pixels} pixels."
+        ) from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageRejected("invalid_image", "The image could not be decoded completely.") from exc
+    width, height = opened.size
+    if width * height > max_pixels:
+        raise ImageRejected(
+            "payload_too_large",
+            f"The image has {width}x{height} pixels; the limit is {max_pixels} pixels.",
+        )
+    if opened.format == "JPEG" and max_side is not None:
+        _draft_for(opened, max_side)
+    needed = decode_memory_bytes(opened.mode, opened.size)
+    if needed > DECODE_MEMORY_LIMIT_BYTES:
+        per_pixel = needed // (opened.size[0] * opened.size[1])
+        raise ImageRejected(
+            "payload_too_large",
+            f"The image has {width}x{height} pixels; decoding it would take about "
+            f"{needed // 2**20} MiB, more than the {DECODE_MEMORY_LIMIT_BYTES // 2**20} MiB "
+            f"allowed: the limit for this kind of image is "
+            f"{DECODE_MEMORY_LIMIT_BYTES // per_pixel} pixels.",
+        )
+    return opened
+
+
+def decode_memory_bytes(mode: str, size: tuple[int, int]) -> int:
+    """The estimated peak memory of decoding an image of ``mode`` and ``size`` (after draft) into
+    an upright RGB or RGBA image."""
+    width, height = size
+    return width * height * (_bytes_per_pixel(mode) + WORKING_COPY_BYTES_PER_PIXEL)
+
+
+def _bytes_per_pixel(mode: str) -> int:
+    """As Pillow stores a decoded image: one byte for 1/L/P, two for I;16, four for the rest."""
+    if mode in ("1", "L", "P"):
+        return 1
+    if mode.startswith("I;16"):
+        return 2
+    return 4
+
+
 def decode_image(fp: IO[bytes], mime: str, max_pixels: int, max_side: int) -> PreparedImage:
     """Decode ``fp`` (already sniffed as ``mime``) into an upright image of at most ``max_side``.
 
-    Raises ``ImageRejected`` with ``payload_too_large`` above ``max_pixels`` and ``invalid_image``
-    for anything Pillow cannot decode completely.
+    Raises ``ImageRejected`` with ``payload_too_large`` for an image over the limits of
+    ``open_within_limits`` and ``invalid_image`` for anything Pillow cannot decode completely.
     """
+    opened = open_within_limits(fp, mime, max_pixels, max_side)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            opened = Image.open(fp, formats=[FORMAT_BY_MIME[mime]])
-            width, height = opened.size
-            if width * height > max_pixels:
-                raise ImageRejected(
-                    "payload_too_large",
-                    f"The image has {width}x{height} pixels; the limit is {max_pixels} pixels.",
-                )
-            if opened.format == "JPEG":
-                _draft_for(opened, max_side)
-            opened.load()
-            icc_profile = opened.info.get("icc_profile")
-            ImageOps.exif_transpose(opened, in_place=True)
-            image = _normalized_mode(opened)
-            del opened
-    except ImageRejected:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageRejected("payload_too_large", f"The image has too many pixels: {exc}") from exc
+        opened.load()
+        icc_profile = opened.info.get("icc_profile")
+        ImageOps.exif_transpose(opened, in_place=True)
+        image = _normalized_mode(opened)
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageRejected("invalid_image", "The image could not be decoded completely.") from exc
+    finally:
+        del opened
     factor = max(image.size) // max_side
     if factor >= 2:
         image = image.reduce(factor)  # the full-size image is freed before the final resize
@@ -107,9 +166,7 @@ def _draft_for(img: Image.Image, max_side: int) -> None:
 
 
 def _normalized_mode(img: Image.Image) -> Image.Image:
-    has_alpha = img.mode in ("RGBA", "LA", "PA") or (
-        img.mode == "P" and "transparency" in img.info
-    )
+    has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
     wanted = "RGBA" if has_alpha else "RGB"
     return img if img.mode == wanted else img.convert(wanted)
 
@@ -163,9 +220,27 @@ def make_preview(img: Image.Image) -> bytes:
 
 
 HARMLESS_INFO = frozenset(
-    {"dpi", "icc_profile", "gamma", "srgb", "chromaticity", "transparency", "aspect", "adobe",
-     "adobe_transform", "progressive", "progression", "jfif", "jfif_version", "jfif_unit",
-     "jfif_density", "loop", "background", "duration", "lossless"}
+    {
+        "dpi",
+        "icc_profile",
+        "gamma",
+        "srgb",
+        "chromaticity",
+        "transparency",
+        "aspect",
+        "adobe",
+        "adobe_transform",
+        "progressive",
+        "progression",
+        "jfif",
+        "jfif_version",
+        "jfif_unit",
+        "jfif_density",
+        "loop",
+        "background",
+        "duration",
+        "lossless",
+    }
 )
 
 
@@ -174,14 +249,26 @@ def carries_no_metadata(img: Image.Image) -> bool:
     return not img.getexif() and set(img.info) <= HARMLESS_INFO
 
 
-def decode_result(data: bytes) -> tuple[Image.Image, str]:
-    """Decode a provider's answer; ``ImageRejected(provider_no_image)`` when it is not an image."""
+def decode_result(data: bytes, max_pixels: int) -> tuple[Image.Image, str]:
+    """Decode a provider's answer: ``ImageRejected(provider_no_image)`` when it is not an image,
+    ``ImageRejected(provider_error)`` when it is over the limits photos are held to."""
     mime = sniff_mime(data[:16])
     if mime is None:
-        raise ImageRejected("provider_no_image", "The provider answered with data that is not an image.")
+        raise ImageRejected(
+            "provider_no_image", "The provider answered with data that is not an image."
+        )
     try:
-        img = Image.open(io.BytesIO(data), formats=[FORMAT_BY_MIME[mime]])
+        img = open_within_limits(io.BytesIO(data), mime, max_pixels, None)
         img.load()
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise ImageRejected("provider_no_image", "The provider's image could not be decoded.") from exc
+    except ImageRejected as rejected:
+        if rejected.failure_reason == "payload_too_large":
+            message = f"The provider's image is too large. {rejected.message}"
+            raise ImageRejected("provider_error", message) from rejected
+        raise ImageRejected(
+            "provider_no_image", "The provider's image could not be decoded."
+        ) from rejected
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageRejected(
+            "provider_no_image", "The provider's image could not be decoded."
+        ) from exc
     return _normalized_mode(img), mime

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from app.labels import format_bytes
+from app.i18n import format_bytes
 
 
 @dataclass

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -47,3 +48,18 @@ def hit(session: Session, key: str, limit: int, window_seconds: int, now: dateti
     window_end = start + timedelta(seconds=window_seconds)
     retry_after = max(1, math.ceil((window_end - now).total_seconds()))
     return RateDecision(allowed=count <= limit, count=count, retry_after=retry_after)
+
+
+def take_back(session: Session, key: str, window_seconds: int, now: datetime) -> None:
+    """Undo one ``hit`` made at ``now``: a reserved attempt that turned out not to count (a right
+    password) and commit."""
+    session.execute(
+        update(RateCounter)
+        .where(
+            RateCounter.key == key,
+            RateCounter.window_start == window_start(now, window_seconds),
+            RateCounter.count > 0,
+        )
+        .values(count=RateCounter.count - 1)
+    )
+    session.commit()

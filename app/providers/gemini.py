@@ -1,4 +1,4 @@
-"""Google Gemini image generation (``models/{model}:generateContent``), protocols.md §1.
+"""Google Gemini image generation (``models/{model}:generateContent``): one call per photo.
 
 One user turn carries the guest photo, then the slot's templates, then the prompt. The answer's
 image is the last non-thought inline image across all candidates: Gemini 3 models send draft

@@ -1,4 +1,4 @@
-"""OpenAI Images API driver: one multipart ``POST /v1/images/edits`` per photo (protocols.md §3).
+"""OpenAI Images API driver: one multipart ``POST /v1/images/edits`` per photo.
 
 The guest photo, then the slot's templates, go as repeated ``image[]`` parts. The answer is asked
 for in the caller's output format, so its bytes can be stored without converting them. Errors

@@ -1,4 +1,4 @@
-"""Turbotext photo API (``/api_ai/<method>``), protocols.md §2.
+"""Turbotext photo API (``/api_ai/<method>``): a queued task per photo.
 
 Turbotext downloads its inputs by URL, so the photo and the template are published as short-lived
 public links (valid until the job's deadline; the ingest service discards them when the job ends).
@@ -83,6 +83,19 @@ def _site(url: str) -> tuple[str, int]:
     return (parts.hostname or "").removeprefix("www."), parts.port or default_port
 
 
+def result_hosts(base_url: str, extra: str) -> tuple[str, ...]:
+    """The hosts result links may point at: the API base's (without ``www.``) and ``extra``'s."""
+    base = (urlsplit(base_url).hostname or "").lower().removeprefix("www.")
+    hosts = [base, *(host.strip().lower().removeprefix("*.") for host in extra.split(","))]
+    return tuple(host for host in hosts if host)
+
+
+def on_allowed_host(link: str, hosts: tuple[str, ...]) -> bool:
+    """Whether ``link``'s host is one of ``hosts`` or a subdomain of one."""
+    host = (urlsplit(link).hostname or "").lower()
+    return bool(host) and any(host == allowed or host.endswith("." + allowed) for allowed in hosts)
+
+
 def error_of(body: dict[str, Any]) -> ProviderError | TransientFailure:
     """The failure a ``{"success": false, "error": "<code>"}`` answer stands for."""
     code = _short(str(body.get("error") or body.get("message") or ""))
@@ -151,10 +164,12 @@ class TurbotextProvider:
         http: requests.Session,
         media_links: ProviderMediaLinks,
         *,
+        extra_result_hosts: str = "",
         poll_interval: float = POLL_INTERVAL_SECONDS,
     ) -> None:
         self.api_key = api_key
         self.base_url = base_url.rstrip("/")
+        self.result_hosts = result_hosts(base_url, extra_result_hosts)
         self.http = http
         self.media_links = media_links
         self.poll_interval = poll_interval
@@ -163,7 +178,13 @@ class TurbotextProvider:
     def from_config(
         cls, config: Config, api_key: str | None, outbound: Outbound
     ) -> TurbotextProvider:
-        return cls(api_key, config.turbotext_api_base, outbound.http, outbound.media_links)
+        return cls(
+            api_key,
+            config.turbotext_api_base,
+            outbound.http,
+            outbound.media_links,
+            extra_result_hosts=config.turbotext_result_hosts,
+        )
 
     def is_configured(self) -> bool:
         return bool(self.api_key)
@@ -300,6 +321,11 @@ class TurbotextProvider:
     def _download(self, link: str, deadline: Deadline) -> bytes:
         if urlsplit(link).scheme not in ("http", "https"):
             raise ProviderNoImage("Turbotext's result link is not an HTTP URL.")
+        if not on_allowed_host(link, self.result_hosts):
+            raise ProviderRejected(
+                f"Turbotext named a result on {urlsplit(link).hostname}, which is not one of its "
+                "hosts; add it to TURBOTEXT_RESULT_HOSTS if it is."
+            )
         same_site = _site(link) == _site(self.base_url)
         headers = {"Authorization": f"Bearer {self.api_key}"} if same_site else {}
 

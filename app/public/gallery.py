@@ -13,9 +13,9 @@ from flask_babel import ngettext
 
 from app import context, db
 from app.db import utcnow
+from app.headers import keep_out_of_search_engines, no_store
 from app.i18n import current_locale
 from app.ops.ratelimit import hit
-from app.public.routes import keep_out_of_search_engines, no_store
 from app.public.service import GalleryNotFound, find_public_slot, live_results
 from app.settings.service import load_settings
 

@@ -6,6 +6,7 @@ from spectree import Response as SpecResponse
 
 from app import context, db
 from app.api import ApiError, spec
+from app.headers import keep_out_of_search_engines, no_store
 from app.public.display import describe_expiry
 from app.public.qr import qr_svg
 from app.public.service import (
@@ -22,6 +23,7 @@ from app.settings.service import load_settings
 from app.urls import result_links, telegram_result_link
 
 bp = Blueprint("public", __name__)
+bp.after_request(keep_out_of_search_engines)
 
 FILE_MAX_AGE_SECONDS = 300
 
@@ -75,23 +77,12 @@ def job_status(job_id: str) -> Response:
     return no_store(make_response(view.model_dump(mode="json")))
 
 
-@bp.after_request
-def keep_out_of_search_engines(response: Response) -> Response:
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
-
-
 def cache_until_expiry(response: Response, result: LiveResult) -> Response:
     """Only the guest's own browser may cache the file, and never past the result's expiry."""
     response.cache_control.no_cache = None
     response.cache_control.public = False
     response.cache_control.private = True
     response.cache_control.max_age = min(FILE_MAX_AGE_SECONDS, result.seconds_left())
-    return response
-
-
-def no_store(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 

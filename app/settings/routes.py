@@ -36,6 +36,7 @@ from app.config import Config
 from app.db import utcnow
 from app.deadline import Deadline
 from app.forms import FormState
+from app.headers import no_store
 from app.htmx import render_page
 from app.ops.cleanup import run_cleanup
 from app.providers.base import KeyCheck, request_outbound
@@ -62,6 +63,7 @@ from app.urls import external_base_url, public_gallery_url
 from app.validation import field_messages
 
 bp = Blueprint("settings", __name__, url_prefix="/admin")
+bp.after_request(no_store)
 bp.before_request(require_admin_session)
 
 log = structlog.get_logger(__name__)
@@ -88,12 +90,6 @@ class TelegramView:
     bot: BotStatus | None = None
     message: str | None = None
     error: str | None = None
-
-
-@bp.after_request
-def no_store(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.get("/settings")

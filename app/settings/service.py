@@ -9,13 +9,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 import structlog
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from app.auth.passwords import generate_password, hash_password
+from app.auth.passwords import generate_password, hash_booth_password
 from app.config import Config
 from app.db import utcnow
 from app.settings.models import SettingRow
@@ -106,12 +107,26 @@ def set_ingest_password(
         session,
         config,
         {
-            "ingest_password_hash": hash_password(password),
+            "ingest_password_hash": hash_booth_password(config.booth_password_key, password),
             "ingest_password_updated_at": utcnow(),
             "ingest_password_updated_by": updated_by,
         },
         updated_by,
     )
+
+
+def upgrade_ingest_password_hash(session: Session, old_hash: str, new_hash: str) -> None:
+    """Store the keyed form of the global ingest password in place of its legacy scrypt hash,
+    unless an admin changed the password meanwhile."""
+    session.execute(
+        update(SettingRow)
+        .where(
+            SettingRow.key == "ingest_password_hash",
+            SettingRow.value == func.to_jsonb(sa.cast(old_hash, sa.Text)),
+        )
+        .values(value=func.to_jsonb(sa.cast(new_hash, sa.Text)))
+    )
+    session.commit()
 
 
 def shared_gallery_until(runtime: RuntimeSettings, now: datetime) -> datetime | None:

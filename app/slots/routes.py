@@ -52,7 +52,7 @@ from app.slots.schemas import (
     settings_values,
     slot_values,
 )
-from app.slots.service import find_slot, slot_status, update_slot
+from app.slots.service import slot_or_404, update_slot
 from app.slots.template_media import (
     MAX_TEMPLATE_BYTES,
     MAX_TEMPLATES,
@@ -61,7 +61,7 @@ from app.slots.template_media import (
     remove_template,
     thumbnail_file,
 )
-from app.stats.service import SlotStats, slot_stats
+from app.stats.slots import SlotStats, slot_stats, slot_status
 from app.urls import ingest_url, telegram_slot_link
 
 bp = Blueprint("slots", __name__, url_prefix="/admin")
@@ -100,6 +100,8 @@ class DashboardRow:
     stats: SlotStats | None
     status: str
     ingest_url: str
+    telegram_link: str | None
+    """The bot's deep link that preselects this slot, when the bot is configured."""
 
     @property
     def provider_label(self) -> str:
@@ -134,16 +136,10 @@ def dashboard_rows(session: Session, slots: list[Slot]) -> list[DashboardRow]:
             stats=stats.get(slot.slot_id),
             status=slot_status(slot, stats.get(slot.slot_id), missing[slot.provider], since),
             ingest_url=ingest_url(slot.slot_id),
+            telegram_link=telegram_slot_link(runtime.telegram_bot_username, slot.slot_id),
         )
         for slot in slots
     ]
-
-
-def slot_or_404(session: Session, slot_id: str) -> Slot:
-    try:
-        return find_slot(session, slot_id)
-    except SlotNotFound:
-        abort(404, description=_("There is no slot %(slot_id)s.", slot_id=slot_id))
 
 
 @bp.get("/")

@@ -7,23 +7,22 @@ validate with ``validate_slot_change``; every save goes through ``update_slot``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
+from flask import abort
 from flask_babel import gettext as _
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.auth.passwords import hash_password
+from app import context
+from app.auth.passwords import hash_booth_password
 from app.db import utcnow
-from app.ingest.models import FAILED_STATUSES
 from app.providers.registry import PROVIDERS, validate_settings
 from app.providers.schemas import SettingsInvalid
 from app.slots.errors import SlotInvalid, SlotNotFound, SlotVersion, VersionConflict
 from app.slots.models import Slot, slot_ids
 from app.slots.schemas import SlotUpdate
-from app.stats.service import SlotStats
 from app.validation import field_messages
 
 
@@ -33,6 +32,14 @@ def find_slot(session: Session, slot_id: str) -> Slot:
     if slot is None:
         raise SlotNotFound(slot_id)
     return slot
+
+
+def slot_or_404(session: Session, slot_id: str) -> Slot:
+    """``find_slot`` for the admin pages: an unknown id ends the request with a 404 page."""
+    try:
+        return find_slot(session, slot_id)
+    except SlotNotFound:
+        abort(404, description=_("There is no slot %(slot_id)s.", slot_id=slot_id))
 
 
 def lock_slot(session: Session, slot_id: str) -> Slot:
@@ -142,7 +149,8 @@ def apply_slot_change(slot: Slot, change: SlotUpdate) -> None:
         slot.size_limit_mb = change.size_limit_mb
     if "ingest_password" in change.model_fields_set:
         password = change.ingest_password
-        slot.ingest_password_hash = hash_password(password) if password else None
+        key = context.config().booth_password_key
+        slot.ingest_password_hash = hash_booth_password(key, password) if password else None
     if change.public_gallery is not None:
         slot.public_gallery = change.public_gallery
     if change.telegram is not None:
@@ -150,6 +158,19 @@ def apply_slot_change(slot: Slot, change: SlotUpdate) -> None:
             slot.telegram_enabled = change.telegram.enabled
         if "label" in change.telegram.model_fields_set:
             slot.telegram_label = change.telegram.label or None
+
+
+def upgrade_slot_password_hash(
+    session: Session, slot_id: str, old_hash: str, new_hash: str
+) -> None:
+    """Store the keyed form of a slot's ingest password in place of its legacy scrypt hash, unless
+    an admin changed the password meanwhile; not a save (version and author stay)."""
+    session.execute(
+        update(Slot)
+        .where(Slot.slot_id == slot_id, Slot.ingest_password_hash == old_hash)
+        .values(ingest_password_hash=new_hash)
+    )
+    session.commit()
 
 
 def update_slot(
@@ -197,33 +218,3 @@ def sent_version(raw: Mapping[str, Any]) -> int | None:
     if isinstance(version, str) and version.isdecimal():
         return int(version)
     return version if type(version) is int else None
-
-
-FAILING_MIN_JOBS = 3
-FAILING_BELOW_RATE = 0.5
-
-
-def slot_status(slot: Slot, stats: SlotStats | None, key_missing: bool, since: datetime) -> str:
-    """The dashboard pill: ``off``, ``key_missing``, ``failing`` or ``ready``.
-
-    ``failing``: the slot's latest job (if it ran since ``since``) did not succeed, or it had at
-    least 3 jobs since ``since`` and fewer than half of them succeeded.
-    """
-    if not slot.is_active:
-        return "off"
-    if key_missing:
-        return "key_missing"
-    if stats is not None:
-        last_failed = (
-            stats.last_job_at is not None
-            and stats.last_job_at >= since
-            and stats.last_job_status in FAILED_STATUSES
-        )
-        mostly_failing = (
-            stats.jobs >= FAILING_MIN_JOBS
-            and stats.success_rate is not None
-            and stats.success_rate < FAILING_BELOW_RATE
-        )
-        if last_failed or mostly_failing:
-            return "failing"
-    return "ready"

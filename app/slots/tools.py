@@ -21,17 +21,16 @@ from app.db import utcnow
 from app.deadline import request_arrived_at, request_deadline
 from app.ingest.errors import IngestError
 from app.ingest.models import Job, JobSource, JobStatus
+from app.ingest.results_zip import zip_chunks, zip_entries
 from app.ingest.schemas import Upload
+from app.ingest.testrun import RunReport, overridden_fields, run_test, with_overrides
 from app.ops.cleanup import run_slot_cleanup
 from app.ops.cleanup_summary import CleanupSummary
 from app.providers.base import request_outbound
 from app.settings.service import load_settings
 from app.slots.errors import SlotInvalid, SlotNotFound
 from app.slots.models import Slot
-from app.slots.results_zip import zip_chunks, zip_entries
-from app.slots.routes import slot_or_404
-from app.slots.service import find_slot
-from app.slots.testrun import RunReport, overridden_fields, run_test, with_overrides
+from app.slots.service import find_slot, slot_or_404
 from app.urls import result_links
 
 bp = Blueprint("slot_tools", __name__, url_prefix="/admin/slots")

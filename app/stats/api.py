@@ -11,8 +11,8 @@ from app import db
 from app.api import AUTH_ERRORS, BEARER, api_blueprint, spec
 from app.db import utcnow
 from app.ingest.models import Job
-from app.stats import service
 from app.stats.joblog import Cursor, list_jobs
+from app.stats.overview import read_overview
 from app.stats.schemas import (
     JobList,
     JobOut,
@@ -22,6 +22,7 @@ from app.stats.schemas import (
     SlotStatsOut,
     WindowQuery,
 )
+from app.stats.slots import slot_stats
 
 bp = api_blueprint("stats_api", __name__)
 
@@ -41,7 +42,7 @@ def window(query: WindowQuery) -> tuple[datetime, datetime]:
 def overview(query: WindowQuery) -> Response:
     """Totals, jobs over time by outcome, and successful jobs' durations per provider."""
     since, now = window(query)
-    body = OverviewOut.build(query.window_minutes, service.overview(db.session(), since, now))
+    body = OverviewOut.build(query.window_minutes, read_overview(db.session(), since, now))
     return make_response(body.model_dump(mode="json"))
 
 
@@ -55,7 +56,7 @@ def overview(query: WindowQuery) -> Response:
 def slots(query: WindowQuery) -> Response:
     """Every slot's jobs, rates and durations in the window."""
     since, now = window(query)
-    stats = service.slot_stats(db.session(), since, now)
+    stats = slot_stats(db.session(), since, now)
     body = SlotStatsList(
         window_minutes=query.window_minutes,
         since=since,

@@ -9,9 +9,10 @@ from flask_babel import format_datetime, format_decimal, format_percent, format_
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from app.ingest.labels import JOB_STATUS_LABELS
 from app.ingest.models import JobStatus
-from app.labels import JOB_STATUS_LABELS
-from app.stats.service import HOUR, Overview
+from app.stats.overview import Overview
+from app.stats.rollups import HOUR
 
 WINDOW_LABELS = {"1h": _l("1 h"), "24h": _l("24 h"), "72h": _l("72 h"), "7d": _l("7 d")}
 

@@ -20,8 +20,8 @@ from app.ingest.models import JobSource, JobStatus
 from app.slots.models import Slot
 from app.stats import display
 from app.stats.joblog import Cursor, CursorInvalid, find_job, list_jobs
+from app.stats.page import stats_page
 from app.stats.schemas import DATE_YEARS, JobFilterQuery
-from app.stats.service import stats_page
 from app.urls import result_links
 
 bp = Blueprint("stats", __name__, url_prefix="/admin")

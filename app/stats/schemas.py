@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from app.ingest.models import JobSource, JobStatus
 from app.slots.models import slot_ids
 from app.stats.joblog import Cursor, CursorInvalid, JobFilters
-from app.stats.service import Overview, SlotStats
+from app.stats.overview import Overview
+from app.stats.slots import SlotStats
 
 MAX_WINDOW_MINUTES = 7 * 24 * 60
 DATE_YEARS = (2000, 2200)

@@ -25,7 +25,7 @@ depends_on: str | Sequence[str] | None = None
 FAILED = "status IN ('failed', 'timeout', 'interrupted')"
 
 # One row per job and sign; shared by the backfill and the triggers. The histogram bucket k holds
-# durations in [1.1^k, 1.1^(k+1)) ms (app/stats/service.py DURATION_RATIO).
+# durations in [1.1^k, 1.1^(k+1)) ms (app/stats/rollups.py DURATION_RATIO).
 JOB_KEYS = """
     date_bin('1 hour', created_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS hour,
     slot_id, provider, status,

@@ -111,7 +111,7 @@ def test_tampered_token_is_401(live_server, http, api_token):
 
 def test_token_signed_with_another_key_is_401(live_server, http):
     foreign_key = "some-other-key-of-at-least-32-bytes"
-    token = issue_token(foreign_key, ADMIN_USERNAME, utcnow()).access_token
+    token = issue_token(foreign_key, ADMIN_USERNAME, utcnow(), 0).access_token
     assert_api_error(get_protected(http, live_server.url, token), 401, "token_invalid")
 
 
@@ -123,12 +123,12 @@ def test_unsigned_token_is_401(live_server, http):
 
 def test_expired_token_is_401(live_server, http, config):
     issued = utcnow() - timedelta(hours=13)
-    token = issue_token(config.jwt_key, ADMIN_USERNAME, issued).access_token
+    token = issue_token(config.jwt_key, ADMIN_USERNAME, issued, 0).access_token
     assert_api_error(get_protected(http, live_server.url, token), 401, "token_expired")
 
 
 def test_token_without_the_admin_scope_is_403(live_server, http, config):
-    token = issue_token(config.jwt_key, ADMIN_USERNAME, utcnow(), scope="viewer").access_token
+    token = issue_token(config.jwt_key, ADMIN_USERNAME, utcnow(), 0, scope="viewer").access_token
     assert_api_error(get_protected(http, live_server.url, token), 403, "forbidden")
 
 

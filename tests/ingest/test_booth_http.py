@@ -1,4 +1,4 @@
-"""The booth's real wire format (protocols.md §6) against the app under real gunicorn."""
+"""The booth's real wire format against the app under real gunicorn."""
 
 from __future__ import annotations
 

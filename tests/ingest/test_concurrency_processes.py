@@ -1,4 +1,4 @@
-"""Slot concurrency holds across separate gunicorn processes sharing one database (§3)."""
+"""Slot concurrency holds across separate gunicorn processes sharing one database."""
 
 from __future__ import annotations
 

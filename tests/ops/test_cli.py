@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import requests
 from sqlalchemy import select
+from werkzeug.security import check_password_hash
 
 from app.auth.models import Admin
-from app.auth.passwords import verify_password
 from app.config import PROJECT_ROOT
 from tests.support.images import make_image_bytes
 from tests.support.servers import free_port, wait_healthy
@@ -116,8 +116,8 @@ def test_admin_create_and_set_password_store_hashes(database_url, db_session):
     assert changed.returncode == 0, changed.stderr
     admin = db_session.scalars(select(Admin).where(Admin.username == "olga")).one()
     assert admin.password_hash.startswith("scrypt:")
-    assert verify_password(admin.password_hash, "second")
-    assert not verify_password(admin.password_hash, "first-pass")
+    assert check_password_hash(admin.password_hash, "second")
+    assert not check_password_hash(admin.password_hash, "first-pass")
 
 
 def test_set_password_of_unknown_admin_fails_clearly(database_url):

@@ -248,6 +248,16 @@ def test_pubgallery_may_be_cached_for_thirty_seconds(live_server, http, shared):
     assert "Accept-Language" in response.headers["Vary"]
 
 
+def test_pubgallery_sets_no_cookie_even_for_a_logged_in_admin(live_server, admin_http, shared):
+    """A shared cache would hand the admin's refreshed session cookie to every visitor."""
+    response = admin_http.get("/pubgallery")
+
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"].startswith("public")
+    assert "Set-Cookie" not in response.headers
+    assert admin_http.get("/admin/settings").status_code == 200
+
+
 def test_pubgallery_is_never_cached_past_the_end_of_the_share(
     live_server, http, db_session, config
 ):

@@ -1,4 +1,4 @@
-"""``GET|PUT /api/settings`` and ``POST|DELETE /api/gallery/share`` (PRODUCT §7)."""
+"""``GET|PUT /api/settings`` and ``POST|DELETE /api/gallery/share``."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 import requests
 from sqlalchemy import text
 
-from app.auth.passwords import verify_password
 from app.db import utcnow
+from tests.support.ingest import booth_password_matches
 from tests.support.stored import reload_settings
 
 KEY = "sk-test-openai-key-00005678"
@@ -119,7 +119,7 @@ def test_the_ingest_password_is_write_only_and_stored_hashed(api, db_session, co
     assert body["ingest_password_updated_by"] == "admin"
     runtime = reload_settings(db_session, config)
     assert runtime.ingest_password_hash
-    assert verify_password(runtime.ingest_password_hash, "new-booth-pass")
+    assert booth_password_matches(config, runtime.ingest_password_hash, "new-booth-pass")
 
 
 def test_a_provider_key_is_written_as_a_string_and_read_back_masked(api, db_session):

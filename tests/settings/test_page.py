@@ -7,13 +7,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.auth.passwords import verify_password
 from app.db import make_engine, utcnow
 from app.ingest.models import Job
 from app.media.storage import MediaStore
 from app.ops.cleanup import LOCK_KEY
-from tests.ops.test_cleanup import HOUR, add_result
-from tests.support.ingest import INGEST_PASSWORD
+from tests.support.cleanup import HOUR, add_result
+from tests.support.ingest import INGEST_PASSWORD, booth_password_matches
 from tests.support.pages import field_error, input_value, marked_text
 from tests.support.stored import reload_settings
 
@@ -44,7 +43,7 @@ def test_a_typed_ingest_password_is_stored_hashed_and_never_shown(admin, db_sess
     assert "The ingest password was changed." in response.text
     runtime = reload_settings(db_session, config)
     assert runtime.ingest_password_hash
-    assert verify_password(runtime.ingest_password_hash, "booth-2026")
+    assert booth_password_matches(config, runtime.ingest_password_hash, "booth-2026")
     assert runtime.ingest_password_updated_by == "admin"
     assert "by admin" in marked_text(response.text, "data-password-state")
 
@@ -58,7 +57,7 @@ def test_an_empty_ingest_password_is_refused_next_to_the_field(admin, db_session
     )
     runtime = reload_settings(db_session, config)
     assert runtime.ingest_password_hash
-    assert verify_password(runtime.ingest_password_hash, INGEST_PASSWORD)
+    assert booth_password_matches(config, runtime.ingest_password_hash, INGEST_PASSWORD)
 
 
 def test_a_generated_ingest_password_is_shown_once_and_matches_the_stored_hash(
@@ -69,10 +68,10 @@ def test_a_generated_ingest_password_is_shown_once_and_matches_the_stored_hash(
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     password = marked_text(response.text, "data-generated-password")
-    assert len(password) == 12
+    assert len(password) == 20
     runtime = reload_settings(db_session, config)
     assert runtime.ingest_password_hash
-    assert verify_password(runtime.ingest_password_hash, password)
+    assert booth_password_matches(config, runtime.ingest_password_hash, password)
     assert password not in admin.get("/admin/settings").text
 
 
@@ -230,7 +229,7 @@ def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(
     runtime = reload_settings(db_session, config)
     assert runtime.sync_response_seconds == 48
     assert runtime.ingest_password_hash
-    assert verify_password(runtime.ingest_password_hash, INGEST_PASSWORD)
+    assert booth_password_matches(config, runtime.ingest_password_hash, INGEST_PASSWORD)
     assert runtime.gallery_shared_until is None
     assert runtime.provider_keys == {}
 

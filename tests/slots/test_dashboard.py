@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.ingest.models import Job
+from app.settings.service import save_settings
 from app.slots.models import Slot, slot_ids
 
 
@@ -102,3 +103,29 @@ def test_dashboard_redirects_to_login_without_a_session(live_server, http):
 
     assert response.status_code == 302
     assert "/admin/login" in response.headers["Location"]
+
+
+def test_dashboard_shows_the_telegram_deep_link_of_slots_offered_in_telegram(
+    admin_http, db_session, config
+):
+    save_settings(db_session, config, {"telegram_bot_username": "studio_bot"}, "tests")
+    db_session.get(Slot, "slot-003").telegram_enabled = True
+    db_session.commit()
+
+    page = admin_http.get("/admin/").text
+
+    offered, not_offered = slot_row(page, "slot-003"), slot_row(page, "slot-004")
+    assert 'data-copy="https://t.me/studio_bot?start=slot-003"' in offered
+    assert 'data-offered="true"' in offered
+    assert "t.me" not in not_offered
+    assert 'data-offered="false"' in not_offered
+
+
+def test_dashboard_says_a_slot_is_offered_while_the_bot_is_not_configured(admin_http, db_session):
+    db_session.get(Slot, "slot-003").telegram_enabled = True
+    db_session.commit()
+
+    row = slot_row(admin_http.get("/admin/").text, "slot-003")
+
+    assert "t.me" not in row
+    assert "бот не настроен" in row

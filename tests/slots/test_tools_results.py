@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from app.db import utcnow
 from app.ingest.ids import new_job_id
 from app.ingest.models import Job
+from app.ingest.results_zip import ZIP_CHUNK_BYTES, ZipEntry, zip_chunks
 from app.media.models import MediaObject
-from app.slots.results_zip import ZIP_CHUNK_BYTES, ZipEntry, zip_chunks
 from tests.support.images import make_image_bytes
 
 HOUR = timedelta(hours=1)

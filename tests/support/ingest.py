@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import requests
 
+from app.auth.passwords import check_booth_password
+from app.config import Config
+
 INGEST_PASSWORD = "booth-secret"
+
+
+def booth_password_matches(config: Config, stored_hash: str, password: str) -> bool:
+    return check_booth_password(config.booth_password_key, stored_hash, password).valid
 
 
 def ingest_url(server_url: str, slot_id: str = "slot-001") -> str:

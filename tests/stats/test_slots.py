@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.slots.models import slot_ids
-from app.stats.service import slot_stats
+from app.stats.slots import slot_stats
 from tests.support.jobs import add_job
 
 DAY = timedelta(hours=24)

@@ -1,0 +1,40 @@
+"""Fixtures of the retention job tests: the clock they run at, a laid-out media volume and
+the cleanup lock held by another session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from app.db import make_engine, utcnow
+from app.media.storage import MediaStore
+from app.ops.cleanup import LOCK_KEY
+
+
+@pytest.fixture
+def now() -> datetime:
+    return utcnow()
+
+
+@pytest.fixture
+def store(media_root: Path) -> MediaStore:
+    media_store = MediaStore(media_root)
+    media_store.ensure_layout()
+    return media_store
+
+
+@pytest.fixture
+def lock_held_elsewhere(database_url: str) -> Iterator[None]:
+    """The cleanup lock taken by another session, as a second running copy would hold it."""
+    engine = make_engine(database_url, pool_size=1)
+    with engine.connect() as connection:
+        connection.execute(
+            sa.text("SELECT pg_advisory_lock(hashtextextended(:key, 0))"), {"key": LOCK_KEY}
+        )
+        connection.commit()
+        yield
+    engine.dispose()

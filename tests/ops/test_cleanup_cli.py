@@ -1,0 +1,110 @@
+"""The retention job started as ``photochanger cleanup`` and as ``scripts/cleanup_media.py``,
+in a child process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from app.config import PROJECT_ROOT
+from tests.support.cleanup import HOUR, RESULT_BYTES, add_result
+from tests.support.servers import free_port
+
+PHOTOCHANGER = Path(sys.executable).with_name("photochanger")
+
+
+def cli_env(database_url: str, media_root: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LOG_LEVEL")}
+    return {
+        **env,
+        "DATABASE_URL": database_url,
+        "MEDIA_ROOT": str(media_root),
+        "SECRET_KEY": "test-secret-key",
+        "LOG_LEVEL": "INFO",
+        **extra,
+    }
+
+
+def run_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
+
+
+def json_lines(output: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+def test_cli_prints_the_summary_and_a_json_line_and_exits_zero(
+    db_session, store, now, database_url, media_root, tmp_path
+):
+    _, folder = add_result(db_session, store, now, expires_in=-HOUR)
+
+    done = run_cli([str(PHOTOCHANGER), "cleanup"], cli_env(database_url, media_root), tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    summary_lines = [line for line in done.stdout.splitlines() if line.startswith("cleanup: ")]
+    assert len(summary_lines) == 1
+    assert summary_lines[0].startswith("cleanup: 1 expired results, 0 temp, 0 orphans")
+    (finished,) = [e for e in json_lines(done.stdout) if e["event"] == "cleanup.finished"]
+    assert finished["expired_results"] == 1
+    assert finished["bytes_freed"] == RESULT_BYTES
+    assert finished["dry_run"] is False
+    assert finished["skipped"] is False
+    assert not folder.exists()
+
+
+def test_cli_exits_zero_and_says_so_when_another_copy_is_running(
+    database_url, media_root, tmp_path, lock_held_elsewhere
+):
+    done = run_cli([str(PHOTOCHANGER), "cleanup"], cli_env(database_url, media_root), tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    assert "cleanup: skipped, another cleanup is running" in done.stdout.splitlines()
+    (finished,) = [e for e in json_lines(done.stdout) if e["event"] == "cleanup.finished"]
+    assert finished["skipped"] is True
+
+
+def test_cli_exits_non_zero_when_the_database_is_unreachable(media_root, tmp_path):
+    url = f"postgresql://cleanup:s3cret-pw@127.0.0.1:{free_port()}/photochanger"
+
+    done = run_cli([str(PHOTOCHANGER), "cleanup"], cli_env(url, media_root), tmp_path)
+
+    assert done.returncode == 1
+    (failed,) = [e for e in json_lines(done.stdout) if e["event"] == "cleanup.failed"]
+    assert failed["level"] == "error"
+    assert "Traceback" in failed["exception"]
+    assert "s3cret-pw" not in done.stdout + done.stderr
+    assert "cleanup: failed" in done.stderr
+
+
+def test_cli_without_database_url_explains_and_exits_2(media_root, tmp_path):
+    env = cli_env("", media_root)
+    del env["DATABASE_URL"]
+
+    done = run_cli([str(PHOTOCHANGER), "cleanup"], env, tmp_path)
+
+    assert done.returncode == 2
+    assert "DATABASE_URL is not set" in done.stderr
+
+
+def test_cleanup_media_script_dry_run_works_from_any_directory(
+    db_session, store, now, database_url, media_root, tmp_path
+):
+    _, folder = add_result(db_session, store, now, expires_in=-HOUR)
+    script = PROJECT_ROOT / "scripts" / "cleanup_media.py"
+
+    done = run_cli(
+        [sys.executable, str(script), "--dry-run"], cli_env(database_url, media_root), tmp_path
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert any(
+        line.startswith("cleanup: 1 expired results") and line.endswith("(dry run)")
+        for line in done.stdout.splitlines()
+    )
+    (finished,) = [e for e in json_lines(done.stdout) if e["event"] == "cleanup.finished"]
+    assert finished["dry_run"] is True
+    assert folder.exists()
