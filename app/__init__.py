@@ -10,7 +10,6 @@ import requests
 from flask import Flask, current_app
 from htmx_flask import Htmx
 from htmx_flask.requests import HtmxAwareRequest
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import db, errors, i18n
 from app.auth.guard import csrf
@@ -22,6 +21,7 @@ from app.ingest.labels import JOB_SOURCE_LABELS, JOB_STATUS_LABELS
 from app.media.storage import MediaStore
 from app.ops import logs
 from app.ops.connection import CloseOnRefusal
+from app.proxy import TrustedProxies
 
 SPOOL_IN_MEMORY_BYTES = 512 * 1024
 
@@ -91,11 +91,9 @@ def create_app(config: Config | None = None) -> Flask:
     register_blueprints(app)
 
     app.wsgi_app = CloseOnRefusal(app.wsgi_app)  # type: ignore[method-assign]
-    if config.proxy_hops:
-        hops = config.proxy_hops
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
-        )
+    app.wsgi_app = TrustedProxies(  # type: ignore[method-assign]
+        app.wsgi_app, config.proxy_hops, config.trusted_proxy_networks
+    )
     return app
 
 

@@ -13,8 +13,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.proxy import Network, parse_networks
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,6 +75,12 @@ class Config(BaseSettings):
     metrics_token: str | None = None
     proxy_hops: int = Field(0, ge=0, le=5)
     """How many reverse proxies (nginx…) stand in front; their X-Forwarded-* headers are trusted."""
+    trusted_proxies: str = "127.0.0.1,::1"
+    """The proxies' addresses or networks, comma-separated; forwarded headers from anyone else are
+    dropped."""
+    allowed_hosts: str = "localhost,127.0.0.1,::1"
+    """Host names that may start the absolute links the app hands out while PUBLIC_BASE_URL is
+    unset (a Host arriving through a trusted proxy is accepted too)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -103,6 +111,20 @@ class Config(BaseSettings):
         agrees on it, and the stored hashes are useless without it."""
         secret = (self.secret_key or "").encode()
         return hmac.new(secret, b"photochanger booth passwords", hashlib.sha256).digest()
+
+    @property
+    def trusted_proxy_networks(self) -> list[Network]:
+        return parse_networks(self.trusted_proxies)
+
+    @property
+    def allowed_host_names(self) -> list[str]:
+        return [name.strip().lower() for name in self.allowed_hosts.split(",") if name.strip()]
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_networks(value)
+        return value
 
     @property
     def public_base_is_https(self) -> bool:

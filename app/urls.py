@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from flask import request, url_for
 
 from app import context
+from app.proxy import host_is_trusted
 
 RESULT_START_PREFIX = "r_"
 """``/start r_<job_id>`` makes the bot send that result; any other payload names a slot."""
@@ -28,8 +29,15 @@ class ResultLinks:
 
 
 def external_base_url() -> str:
-    """PUBLIC_BASE_URL when set, else the scheme and host the client used."""
-    return (context.config().public_base_url or request.host_url).rstrip("/")
+    """PUBLIC_BASE_URL when set, else the scheme and host the client used — when that host is
+    trusted (see ``app.proxy``); else nothing, so links stay relative to the site the client is on
+    rather than pointing wherever a forged Host header says."""
+    config = context.config()
+    if config.public_base_url:
+        return config.public_base_url.rstrip("/")
+    if host_is_trusted(request.environ, request.host, config.allowed_host_names):
+        return request.host_url.rstrip("/")
+    return ""
 
 
 def external_url(endpoint: str, **values: str) -> str:

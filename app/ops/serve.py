@@ -32,9 +32,17 @@ def gunicorn_command(config: Config) -> list[str]:
         "--graceful-timeout=70",
         "--keep-alive=5",
         "--worker-connections=1000",
-        "--forwarded-allow-ips=*",
+        # Gunicorn believes X-Forwarded-Proto only from the configured proxies (none without one);
+        # app.proxy.TrustedProxies applies the same rule to the other forwarded headers.
+        f"--forwarded-allow-ips={forwarded_allow_ips(config)}",
         f"--log-level={config.log_level.lower()}",
     ]
+
+
+def forwarded_allow_ips(config: Config) -> str:
+    if not config.proxy_hops:
+        return ""
+    return ",".join(str(network) for network in config.trusted_proxy_networks)
 
 
 def local_secret(config: Config, name: str) -> str:

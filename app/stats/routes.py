@@ -21,8 +21,9 @@ from app.slots.models import Slot
 from app.stats import display
 from app.stats.joblog import Cursor, CursorInvalid, find_job, list_jobs
 from app.stats.page import stats_page
-from app.stats.schemas import DATE_YEARS, JobFilterQuery
+from app.stats.schemas import JOB_FILTER_WORDING, JobFilterQuery
 from app.urls import result_links
+from app.validation import field_messages
 
 bp = Blueprint("stats", __name__, url_prefix="/admin")
 bp.before_request(require_admin_session)
@@ -110,23 +111,10 @@ def read_cursor(name: str) -> Cursor | None:
 
 
 def filter_errors(invalid: ValidationError) -> dict[str, str]:
-    """One message per field, worded for the form (pydantic's own are for the API)."""
-    choose = _("Choose a value from the list.")
-    errors = {}
-    for error in invalid.errors():
-        field = str(error["loc"][0]) if error["loc"] else "created_to"
-        if field in ("slot_id", "status", "source"):
-            errors[field] = choose
-        elif not error["loc"]:
-            errors[field] = _("The end must be later than the start.")
-        elif error["type"] == "value_error":
-            errors[field] = _(
-                "Enter a date between %(first)s and %(last)s.",
-                first=DATE_YEARS[0],
-                last=DATE_YEARS[1],
-            )
-        else:
-            errors[field] = _("Enter a date and time, e.g. 2026-11-22 18:30.")
+    """One message per field; the filters' order rule is shown at the end of the range."""
+    errors = field_messages(invalid, wording=JOB_FILTER_WORDING)
+    if "form" in errors:
+        errors["created_to"] = errors.pop("form")
     return errors
 
 

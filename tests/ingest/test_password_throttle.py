@@ -119,7 +119,7 @@ def test_a_legacy_scrypt_global_hash_works_and_is_upgraded_on_first_success(
     url = ingest_url(live_server.url)
 
     assert guess(http, url, jpeg, "wrong") == 401
-    assert reload_settings(db_session, config).ingest_password_hash.startswith("scrypt:")
+    assert str(reload_settings(db_session, config).ingest_password_hash).startswith("scrypt:")
     assert guess(http, url, jpeg, "legacy") == 200
 
     stored = reload_settings(db_session, config).ingest_password_hash

@@ -110,6 +110,27 @@ def test_media_usage_counts_live_files_only(db_session: Session) -> None:
     assert rows(db_session, ROLLUP_MEDIA) == {("slot-001", "preview", 1, 200)}
 
 
+def add_job_to_revision_0001(session: Session, **fields: Any) -> None:
+    """A job row written while the schema is at revision 0001: only the columns it had then
+    (the model has columns later revisions added)."""
+    jobs_then = sa.Table("jobs", sa.MetaData(), autoload_with=session.connection())
+    now = utcnow()
+    values = {
+        "id": "o" * 22,
+        "source": "ingest",
+        "provider": "local",
+        "failure_reason": "provider_error",
+        "client_meta": {},
+        "created_at": now - timedelta(minutes=5),
+        "deadline_at": now,
+        "finished_at": now - timedelta(minutes=4),
+        "duration_ms": 1000,
+        **fields,
+    }
+    session.execute(jobs_then.insert().values(values))
+    session.commit()
+
+
 def test_upgrade_backfills_the_rollups_of_existing_rows(
     db_session: Session, database_url: str
 ) -> None:
@@ -119,7 +140,7 @@ def test_upgrade_backfills_the_rollups_of_existing_rows(
     db_session.close()
 
     command.downgrade(alembic_config(database_url), "0001")
-    add_job(db_session, slot_id="slot-002", status="failed")
+    add_job_to_revision_0001(db_session, slot_id="slot-002", status="failed")
     upgrade_database(database_url)
 
     assert_rollups_match(db_session)
