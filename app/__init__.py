@@ -20,6 +20,7 @@ from app.headers import CookielessPublicResponses, security_headers
 from app.ingest.labels import JOB_SOURCE_LABELS, JOB_STATUS_LABELS
 from app.media.storage import MediaStore
 from app.ops import logs
+from app.ops import metrics as ops_metrics
 from app.ops.connection import CloseOnRefusal
 from app.proxy import TrustedProxies
 
@@ -89,6 +90,7 @@ def create_app(config: Config | None = None) -> Flask:
     errors.init_app(app)
     csrf.init_app(app)
     register_blueprints(app)
+    ops_metrics.init_app(app, config, app.extensions["db_engine"])
 
     app.wsgi_app = CloseOnRefusal(app.wsgi_app)  # type: ignore[method-assign]
     app.wsgi_app = TrustedProxies(  # type: ignore[method-assign]

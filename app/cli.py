@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,10 +30,21 @@ def database_session(url: str) -> Iterator[Session]:
         engine.dispose()
 
 
-def require_database_url(config: Config) -> str:
-    if not config.database_url:
-        raise click.ClickException("DATABASE_URL is not set.")
-    return config.database_url
+@contextmanager
+def command_database(config: Config) -> Iterator[str]:
+    """The database URL for one command: DATABASE_URL, else the embedded database beside
+    MEDIA_ROOT that ``serve`` runs (attached to while it runs, else started for the command)."""
+    from app.ops.embedded_db import configured_database
+
+    with configured_database(config) as configured:
+        assert configured.database_url
+        yield configured.database_url
+
+
+@contextmanager
+def command_session(config: Config) -> Iterator[Session]:
+    with command_database(config) as url, database_session(url) as session:
+        yield session
 
 
 @main.command()
@@ -42,38 +54,34 @@ def serve() -> None:
     Without DATABASE_URL an embedded PostgreSQL is started beside MEDIA_ROOT.
     """
     from app.auth.service import ensure_first_admin
-    from app.ops.serve import exec_gunicorn, local_secret, run_gunicorn
+    from app.ops.serve import exec_gunicorn, local_secret, metrics_dir_env, run_gunicorn
     from app.settings.service import ensure_ingest_password
 
     config = Config()
-    overrides: dict[str, str] = {}
-    embedded = None
-    if not config.database_url:
-        from app.ops.embedded_db import start_embedded_postgres
-
-        embedded, url = start_embedded_postgres(config.local_state_dir / "pgdata")
-        overrides["DATABASE_URL"] = url
-        click.echo(f"Embedded PostgreSQL running in {config.local_state_dir / 'pgdata'}")
+    overrides = metrics_dir_env(os.environ)
     if not config.secret_key:
         overrides["SECRET_KEY"] = local_secret(config, "secret_key")
-    config = config.model_copy(update={k.lower(): v for k, v in overrides.items()})
-    url = require_database_url(config)
-
-    upgrade_database(url)
-    with database_session(url) as session:
-        admin_password = ensure_first_admin(session, config.admin_username, config.admin_password)
-        ingest_password = ensure_ingest_password(session, config)
-    if admin_password:
-        click.echo(f"First admin created: {config.admin_username} / {admin_password}")
-    if ingest_password:
-        click.echo(f"Global ingest password (booth 'password' field): {ingest_password}")
-    click.echo(f"Serving on http://{config.host}:{config.port}", nl=True)
-    sys.stdout.flush()
-    if embedded is None:
-        exec_gunicorn(config, overrides)
-    code = run_gunicorn(config, overrides)
-    if embedded is not None:
-        embedded.cleanup()
+        config = config.model_copy(update={"secret_key": overrides["SECRET_KEY"]})
+    embedded = not config.database_url
+    if embedded:
+        click.echo(f"Embedded PostgreSQL running in {config.local_state_dir / 'pgdata'}")
+    with command_database(config) as url:
+        upgrade_database(url)
+        overrides["DATABASE_URL"] = url
+        with database_session(url) as session:
+            admin_password = ensure_first_admin(
+                session, config.admin_username, config.admin_password
+            )
+            ingest_password = ensure_ingest_password(session, config)
+        if admin_password:
+            click.echo(f"First admin created: {config.admin_username} / {admin_password}")
+        if ingest_password:
+            click.echo(f"Global ingest password (booth 'password' field): {ingest_password}")
+        click.echo(f"Serving on http://{config.host}:{config.port}", nl=True)
+        sys.stdout.flush()
+        if not embedded:
+            exec_gunicorn(config, overrides)
+        code = run_gunicorn(config, overrides)
     click.echo("Embedded PostgreSQL stopped.")
     sys.exit(code)
 
@@ -86,7 +94,8 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply all migrations."""
-    upgrade_database(require_database_url(Config()))
+    with command_database(Config()) as url:
+        upgrade_database(url)
     click.echo("Database is up to date.")
 
 
@@ -101,7 +110,7 @@ def admin() -> None:
 def admin_create(username: str, password: str) -> None:
     from app.auth.service import AdminExists, create_admin
 
-    with database_session(require_database_url(Config())) as session:
+    with command_session(Config()) as session:
         try:
             create_admin(session, username, password)
         except AdminExists as error:
@@ -115,7 +124,7 @@ def admin_create(username: str, password: str) -> None:
 def admin_set_password(username: str, password: str) -> None:
     from app.auth.service import AdminNotFound, set_admin_password
 
-    with database_session(require_database_url(Config())) as session:
+    with command_session(Config()) as session:
         try:
             set_admin_password(session, username, password)
         except AdminNotFound as error:
@@ -128,8 +137,11 @@ def admin_set_password(username: str, password: str) -> None:
 def cleanup(dry_run: bool) -> None:
     """Delete expired media, stale temp files and old rows (run by cron every 15 minutes)."""
     from app.ops.cleanup import run_cleanup_command
+    from app.ops.embedded_db import configured_database
 
-    sys.exit(run_cleanup_command(Config(), dry_run=dry_run))
+    with configured_database(Config()) as config:
+        code = run_cleanup_command(config, dry_run=dry_run)
+    sys.exit(code)
 
 
 @main.group()
@@ -152,7 +164,7 @@ def telegram_set_webhook(url: str, drop_pending: bool) -> None:
     if config.telegram_webhook_secret:
         secret, origin = config.telegram_webhook_secret, "TELEGRAM_WEBHOOK_SECRET"
     else:
-        with bot_database(config) as session:
+        with command_session(config) as session:
             secret, origin = ensure_secret(session, config, "cli"), "stored in the database"
     with telegram_bot(config) as bot:
         set_webhook(bot, url, secret, drop_pending=drop_pending)
@@ -227,22 +239,3 @@ def telegram_bot(config: Config) -> Iterator[TeleBot]:
         raise click.ClickException(
             f"Telegram at {config.telegram_api_base}: {detail}{code}"
         ) from None
-
-
-@contextmanager
-def bot_database(config: Config) -> Iterator[Session]:
-    """DATABASE_URL's database, or the embedded one beside MEDIA_ROOT as ``serve`` runs it
-    (started and migrated when needed)."""
-    if config.database_url:
-        with database_session(config.database_url) as session:
-            yield session
-        return
-    from app.ops.embedded_db import start_embedded_postgres
-
-    embedded, url = start_embedded_postgres(config.local_state_dir / "pgdata")
-    try:
-        upgrade_database(url)
-        with database_session(url) as session:
-            yield session
-    finally:
-        embedded.cleanup()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import errno
-
 import structlog
 from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext as _
@@ -13,12 +11,12 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.media.storage import is_storage_full
+
 JSON_PREFIXES = ("/api/", "/public/", "/ingest/", "/healthz", "/telegram/")
 DATABASE_RETRY_AFTER_SECONDS = 5
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
 """PostgreSQL unreachable, restarting, or every pooled connection busy: worth a retry soon."""
-STORAGE_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
-
 log = structlog.get_logger(__name__)
 
 
@@ -75,7 +73,7 @@ def init_app(app: Flask) -> None:
     def os_error(error: OSError) -> tuple[Response | str, int]:
         """A full media volume (e.g. while an upload is spooled) is 507; other OS errors are
         unexpected."""
-        if error.errno not in STORAGE_FULL_ERRNOS:
+        if not is_storage_full(error):
             return unexpected_error(error)
         log.error("http.storage_full", error=str(error))
         message = _("The media volume is full; nothing was saved. Try again once space is freed.")

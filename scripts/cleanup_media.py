@@ -2,7 +2,9 @@
 """Cron entry point for media retention; the same run as ``photochanger cleanup``.
 
 Works from any directory and without the package installed: the project root is put on
-``sys.path`` first. Configuration comes from the environment (DATABASE_URL, MEDIA_ROOT, …).
+``sys.path`` first. Configuration comes from the environment (DATABASE_URL, MEDIA_ROOT, …);
+without DATABASE_URL it uses the quickstart's embedded database, as ``photochanger cleanup``
+does.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, str(PROJECT_ROOT))
     from app.config import Config
     from app.ops.cleanup import run_cleanup_command
+    from app.ops.embedded_db import configured_database
 
-    return run_cleanup_command(Config(), dry_run=args.dry_run)
+    with configured_database(Config()) as config:
+        return run_cleanup_command(config, dry_run=args.dry_run)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from app.db import Base, utcnow
 
@@ -109,6 +109,10 @@ class Job(Base):
     of its own (``result_path`` stays empty), so galleries, downloads and the cleanup see each
     result once."""
 
+    @validates("client_meta", "failure_message")
+    def _storable(self, _key: str, value: Any) -> Any:
+        return without_nul(value)
+
     def has_live_result(self, now: datetime) -> bool:
         """Whether a guest can still open this job's result at ``now``: the job is done, its
         result was stored, not cleaned and not past its expiry (the file never extends it).
@@ -150,3 +154,15 @@ class Job(Base):
             cls.cleaned_at.is_(None),
             cls.result_expires_at <= now,
         )
+
+
+def without_nul(value: Any) -> Any:
+    """``value`` with U+0000 removed from every string in it: PostgreSQL text and JSONB cannot
+    hold it, and booth fields, query strings and provider messages may carry it."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {without_nul(key): without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_nul(item) for item in value]
+    return value

@@ -146,8 +146,8 @@ def client_metadata(form: MultiDict[str, str]) -> dict[str, Any]:
     """The booth's extra fields, kept for the record and never trusted; the password is dropped."""
     meta: dict[str, Any] = {}
     for key, value in list(form.items())[:MAX_META_FIELDS]:
-        if key == "password":
-            continue
+        if not key or key == "password":
+            continue  # a part without a name is no field
         name = "hash" if key in HASH_FIELDS else key[:64]
         meta[name] = value[:MAX_META_VALUE]
     query = {k: v[:MAX_META_VALUE] for k, v in request.args.items() if k != "password"}

@@ -20,6 +20,7 @@ import structlog
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from app import metrics
 from app.config import Config
 from app.db import utcnow
 from app.ingest.admission import admit
@@ -39,7 +40,7 @@ from app.media.images import (
     sniff_mime,
 )
 from app.media.models import MediaObject
-from app.media.storage import MediaStore, ResultKind, ResultParts, StoredResult
+from app.media.storage import MediaStore, ResultKind, ResultParts, StoredResult, is_storage_full
 from app.providers.base import Outbound, Provider, ProviderError, ProviderRequest, ProviderResult
 from app.providers.keys import resolve_api_key
 from app.providers.registry import get_provider
@@ -77,6 +78,7 @@ def process_photo(
         deadline_at=utcnow() + timedelta(seconds=request.deadline.remaining()),
     )
     structlog.contextvars.bind_contextvars(job_id=job.id)
+    metrics.job_started()
     try:
         if not provider.is_configured():
             raise IngestError("provider_not_configured", f"Provider {provider.name} has no key.")
@@ -99,12 +101,18 @@ def process_photo(
             raise IngestError("timeout", INTERRUPTED_DETAIL, job_id=job.id) from error
         raise
     except Exception as error:
-        log.exception("ingest.internal_error")
-        if not record_failure(session, job, "internal_error", repr(error)[:500]):
+        if is_storage_full(error):
+            log.error("ingest.storage_full", error=str(error))
+            reason = "storage_full"
+        else:
+            log.exception("ingest.internal_error")
+            reason = "internal_error"
+        if not record_failure(session, job, reason, repr(error)[:500]):
             raise IngestError("timeout", INTERRUPTED_DETAIL, job_id=job.id) from error
-        raise IngestError("internal_error", job_id=job.id) from error
+        raise IngestError(reason, job_id=job.id) from error
     finally:
         outbound.media_links.discard(job.id)
+        metrics.job_finished(job)
 
 
 def slot_limit_bytes(slot: Slot, config: Config) -> int:

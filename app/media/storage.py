@@ -8,6 +8,7 @@ the cleanup removes. A result folder holds ``payload.<ext>`` (what the guest get
 
 from __future__ import annotations
 
+import errno
 import re
 import secrets
 import shutil
@@ -23,6 +24,14 @@ PREVIEW_MIME = "image/webp"
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$")
 """A single path segment: no separators, never ``.`` or ``..`` or a hidden name."""
+
+
+STORAGE_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def is_storage_full(error: BaseException) -> bool:
+    """Whether ``error`` says the media volume (or the owner's quota) has no room left."""
+    return isinstance(error, OSError) and error.errno in STORAGE_FULL_ERRNOS
 
 
 class UnsafePath(ValueError):

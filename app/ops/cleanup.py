@@ -34,6 +34,7 @@ from app.ops.cleanup_rows import prune_rows
 from app.ops.cleanup_run import CleanupRun
 from app.ops.cleanup_summary import CleanupSummary
 from app.ops.logs import configure_logging
+from app.ops.metrics import record_cleanup_success
 
 log = structlog.get_logger(__name__)
 
@@ -60,7 +61,10 @@ def run_cleanup(
         remove_orphans(run)
         remove_temp(run)
         prune_rows(run)
-    return run.summary()
+    summary = run.summary()
+    if not dry_run and not summary.errors:
+        record_cleanup_success(session)
+    return summary
 
 
 def run_slot_cleanup(

@@ -7,11 +7,15 @@ import secrets
 import signal
 import subprocess
 import sys
+import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from app.config import Config
 
 MAX_SYNC_SECONDS = 60
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+PRIVATE_METRICS_PREFIX = "photochanger-metrics-"
 UPLOAD_ALLOWANCE_SECONDS = 60
 
 
@@ -24,6 +28,7 @@ def gunicorn_command(config: Config) -> list[str]:
         "-m",
         "gunicorn",
         "app.wsgi:app",
+        "--config=python:app.ops.gunicorn_hooks",  # the /metrics multiprocess folder
         "--worker-class=gthread",
         f"--workers={config.web_concurrency}",
         f"--threads={config.threads}",
@@ -53,6 +58,23 @@ def local_secret(config: Config, name: str) -> str:
         path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
         path.chmod(0o600)
     return path.read_text(encoding="utf-8").strip()
+
+
+def metrics_dir_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """An empty folder for the gunicorn workers' metric files, as the environment to pass on.
+
+    ``PROMETHEUS_MULTIPROC_DIR`` when set (its old metric files deleted), else a new private
+    folder in the system's temp folder (gunicorn removes it at exit): two servers sharing a media
+    volume must never share one, since worker pids repeat across containers.
+    """
+    configured = environ.get(MULTIPROC_ENV)
+    if not configured:
+        return {MULTIPROC_ENV: tempfile.mkdtemp(prefix=PRIVATE_METRICS_PREFIX)}
+    folder = Path(configured)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):  # only prometheus_client's files, nothing else there
+        stale.unlink()
+    return {MULTIPROC_ENV: str(folder)}
 
 
 def exec_gunicorn(config: Config, env_overrides: dict[str, str]) -> None:

@@ -169,7 +169,9 @@ class Traffic:
                 photo = make_image_bytes(96, 64, noise=True)  # never a repeat of another
                 response = post_photo(http, self.url, photo, timeout=30)
                 reason = "" if response.ok else response.json().get("failure_reason", "?")
-                self.answers.append((response.status_code, reason, response.headers.get("X-Job-Id")))
+                self.answers.append(
+                    (response.status_code, reason, response.headers.get("X-Job-Id"))
+                )
 
 
 def test_traffic_through_a_postgres_restart_gets_only_photos_or_503s_and_loses_no_rows(
@@ -199,11 +201,12 @@ def test_traffic_through_a_postgres_restart_gets_only_photos_or_503s_and_loses_n
     jobs = {job.id: job for job in own_session.scalars(select(Job))}
     assert [job.id for job in jobs.values() if job.status == JobStatus.PENDING] == []
     photos = [job_id for status, _, job_id in traffic.answers if status == 200]
-    assert {job_id: jobs[job_id].status if job_id in jobs else None for job_id in photos} == {
-        job_id: JobStatus.DONE for job_id in photos
-    }
+    statuses = {job_id: jobs[job_id].status if job_id in jobs else None for job_id in photos}
+    assert statuses == dict.fromkeys(photos, JobStatus.DONE)
     stored = {str(path.relative_to(media_root)) for path in files_under(media_root / "results")}
-    rows = set(own_session.scalars(select(MediaObject.path).where(MediaObject.deleted_at.is_(None))))
+    rows = set(
+        own_session.scalars(select(MediaObject.path).where(MediaObject.deleted_at.is_(None)))
+    )
     assert stored == rows
     done = [job for job in jobs.values() if job.status == JobStatus.DONE]
-    assert [job.id for job in done if not (job.result_path and (media_root / job.result_path).is_dir())] == []
+    assert [job.id for job in done if not (media_root / str(job.result_path)).is_dir()] == []

@@ -67,9 +67,7 @@ def booth(live_server, http, jpeg, db_session: Session, config: Config):
 
     def post():
         started = time.monotonic()
-        response = post_photo(
-            http, ingest_url(live_server.url), jpeg, timeout=DEADLINE_SECONDS + 5
-        )
+        response = post_photo(http, ingest_url(live_server.url), jpeg, timeout=DEADLINE_SECONDS + 5)
         return response, time.monotonic() - started
 
     return post
@@ -128,7 +126,9 @@ GARBAGE_IMAGE = json_reply(
         "candidates": [
             {
                 "content": {
-                    "parts": [{"inlineData": {"mimeType": "image/png", "data": "bm90IGFuIGltYWdl"}}],
+                    "parts": [
+                        {"inlineData": {"mimeType": "image/png", "data": "bm90IGFuIGltYWdl"}}
+                    ],
                     "role": "model",
                 },
                 "finishReason": "STOP",

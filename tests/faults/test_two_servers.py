@@ -102,4 +102,3 @@ def test_pubgallery_requests_on_both_servers_add_up_to_one_rate_limit(two_server
         response = http.get(f"{server.url}/pubgallery", timeout=10)
         assert response.status_code == 429
         assert int(response.headers["Retry-After"]) > 0
-

@@ -80,16 +80,6 @@ def test_cli_exits_non_zero_when_the_database_is_unreachable(media_root, tmp_pat
     assert "cleanup: failed" in done.stderr
 
 
-def test_cli_without_database_url_explains_and_exits_2(media_root, tmp_path):
-    env = cli_env("", media_root)
-    del env["DATABASE_URL"]
-
-    done = run_cli([str(PHOTOCHANGER), "cleanup"], env, tmp_path)
-
-    assert done.returncode == 2
-    assert "DATABASE_URL is not set" in done.stderr
-
-
 def test_cleanup_media_script_dry_run_works_from_any_directory(
     db_session, store, now, database_url, media_root, tmp_path
 ):

@@ -76,7 +76,9 @@ class MisbehavingServer:
         conn.sendall(b"\x00\xffSSH-2.0-OpenSSH_9.6\r\n" + os.urandom(512))
 
     def _endless(self, conn: socket.socket) -> None:
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n")
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
+        )
         while not self._stopped.is_set():
             conn.sendall(CHUNK)
 
