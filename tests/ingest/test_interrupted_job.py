@@ -62,7 +62,9 @@ def interrupt_as_the_cleanup_would(session: Session, media_root, job: Job) -> No
 
 
 def slow_slot(session: Session, style: str = "sepia") -> None:
-    session.get(Slot, "slot-001").settings = {
+    slot = session.get(Slot, "slot-001")
+    assert slot is not None
+    slot.settings = {
         "style": style,
         "delay_seconds": PROVIDER_DELAY_SECONDS,
     }
