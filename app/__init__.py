@@ -6,12 +6,11 @@ import tempfile
 import threading
 from typing import IO, cast
 
-import requests
 from flask import Flask, current_app
 from htmx_flask import Htmx
 from htmx_flask.requests import HtmxAwareRequest
 
-from app import db, errors, i18n
+from app import db, errors, i18n, outbound
 from app.auth.guard import csrf
 from app.auth.passwords import BOOTH_CHECKS_AT_ONCE
 from app.config import PROJECT_ROOT, Config
@@ -73,7 +72,7 @@ def create_app(config: Config | None = None) -> Flask:
     store.ensure_layout()
     app.extensions["photochanger.config"] = config
     app.extensions["photochanger.media_store"] = store
-    app.extensions["photochanger.http"] = requests.Session()
+    app.extensions["photochanger.http"] = outbound.new_session()
     app.extensions["photochanger.password_checks"] = threading.BoundedSemaphore(
         BOOTH_CHECKS_AT_ONCE
     )

@@ -10,7 +10,7 @@ from app.bot.models import (
 from app.db import Base
 from app.ingest.models import Job
 from app.media.models import MediaObject
-from app.ops.models import RateCounter
+from app.ratelimit import RateCounter
 from app.settings.models import SettingRow
 from app.slots.models import Slot, TemplateMedia
 from app.stats.models import JobDurationsHourly, JobStatsHourly, MediaUsage

@@ -1,10 +1,13 @@
 """The one way the app calls other services over HTTP.
 
-Every call ends by its deadline whatever the peer does: the connect timeout is at most 5 s, and
-the answer is read chunk by chunk with each socket read limited to the time left, so a peer that
-drips a byte at a time cannot hold a request past its deadline. An answer is read up to a size
-cap, so an oversized one cannot fill the memory. Failures come out classified (``OutboundTimeout``,
-``TransientFailure``, ``AnswerTooLarge``) for the caller to map to its own errors.
+Every call ends by its deadline whatever the peer does: the connect timeout is at most 5 s, the
+answer is read chunk by chunk with each socket read limited to the time left, and a watchdog
+shuts the call's socket at the deadline, so a peer that drips its status line, headers or body a
+byte at a time cannot hold a request past its deadline (a per-read timeout alone restarts with
+every byte). Sessions come from ``new_session``, whose connections report their sockets to it.
+An answer is read up to a size cap, so an oversized one cannot fill the memory. Failures come out
+classified (``OutboundTimeout``, ``TransientFailure``, ``AnswerTooLarge``) for the caller to map
+to its own errors.
 
 Logged are the service, method, host, path, status, duration and size — never headers, query
 strings or bodies; a Telegram bot token in the path (``/bot<token>/``) is masked.
@@ -16,14 +19,19 @@ import http.client
 import random
 import re
 import socket
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
 import structlog
 import urllib3.exceptions
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from app.deadline import Deadline
 
@@ -101,13 +109,14 @@ def send(
     received = 0
     outcome = "ok"
     try:
-        response = http.request(method, url, timeout=(connect, read), stream=True, **kwargs)
-        status = response.status_code
-        try:
-            body = _read_body(response, deadline, read, max_bytes, service)
-        except BaseException:
-            response.close()  # the connection is mid-answer: never reuse it
-            raise
+        with watchdog(deadline):
+            response = http.request(method, url, timeout=(connect, read), stream=True, **kwargs)
+            status = response.status_code
+            try:
+                body = _read_body(response, deadline, read, max_bytes, service)
+            except BaseException:
+                response.close()  # the connection is mid-answer: never reuse it
+                raise
         received = len(body)
         response._content = body
         response._content_consumed = True  # type: ignore[attr-defined]
@@ -121,9 +130,13 @@ def send(
         raise _timeout_or_transient(deadline, service, "connecting") from error
     except requests.ConnectionError as error:
         outcome = "unreachable"
+        if deadline.remaining() <= MIN_CALL_SECONDS:
+            raise OutboundTimeout(f"{service} did not answer before the deadline.") from error
         raise TransientFailure(f"Could not reach {service} ({parts.hostname}).") from error
     except requests.RequestException as error:
         outcome = type(error).__name__
+        if deadline.remaining() <= MIN_CALL_SECONDS:
+            raise OutboundTimeout(f"{service} did not answer before the deadline.") from error
         raise TransientFailure(f"{service}'s answer broke off ({type(error).__name__}).") from error
     finally:
         log.info(
@@ -137,6 +150,87 @@ def send(
             bytes=received,
             outcome=outcome,
         )
+
+
+def new_session() -> requests.Session:
+    """A ``requests`` session whose calls through ``send`` the watchdog can cut at the deadline."""
+    session = requests.Session()
+    adapter = _WatchedAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+class _CallSockets(threading.local):
+    """The sockets the current thread's call uses, while ``watchdog`` watches it."""
+
+    sockets: set[socket.socket] | None = None
+
+
+_current_call = _CallSockets()
+
+
+@contextmanager
+def watchdog(deadline: Deadline) -> Iterator[None]:
+    """Shut every socket the block's call uses when the deadline passes, so a blocked read ends."""
+    sockets: set[socket.socket] = set()
+
+    def cut() -> None:
+        for sock in list(sockets):
+            with suppress(OSError):  # already closed
+                sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(deadline.remaining(), cut)
+    timer.daemon = True
+    _current_call.sockets = sockets
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        _current_call.sockets = None
+
+
+def _report_socket(sock: socket.socket | None) -> None:
+    if sock is not None and _current_call.sockets is not None:
+        _current_call.sockets.add(sock)
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        _report_socket(self.sock)
+
+    def getresponse(self) -> Any:
+        _report_socket(self.sock)  # a kept-alive connection was connected by an earlier call
+        return super().getresponse()
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _report_socket(self.sock)
+
+    def getresponse(self) -> Any:
+        _report_socket(self.sock)
+        return super().getresponse()
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class _WatchedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _WatchedHTTPPool,
+            "https": _WatchedHTTPSPool,
+        }
 
 
 def _timeouts(remaining: float, given: Any) -> tuple[float, float]:
@@ -173,6 +267,10 @@ def _read_body(
         except (TimeoutError, urllib3.exceptions.ReadTimeoutError) as error:
             raise _timeout_or_transient(deadline, service, "reading its answer") from error
         except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as error:
+            if deadline.remaining() <= 0:
+                raise OutboundTimeout(
+                    f"{service} did not finish its answer before the deadline."
+                ) from error
             raise TransientFailure(
                 f"{service}'s answer broke off ({type(error).__name__})."
             ) from error

@@ -21,6 +21,7 @@ from app.outbound import (
     OutboundTimeout,
     RetriesExhausted,
     TransientFailure,
+    new_session,
     send,
     with_retries,
 )
@@ -41,6 +42,7 @@ class MisbehavingServer:
             "/ok": self._ok,
             "/silent": self._silent,
             "/drip": self._drip,
+            "/drip-head": self._drip_head,
             "/huge": self._huge,
             "/announced-huge": self._announced_huge,
             "/truncated": self._truncated,
@@ -95,6 +97,13 @@ class MisbehavingServer:
             connection.sendall(b"x")
             self._count(route, 1)
 
+    def _drip_head(self, connection: socket.socket, route: str) -> None:
+        for byte in b"HTTP/1.1 200 OK\r\nX-Padding: " + b"x" * 1000:
+            if self.stopped.wait(0.5):
+                return
+            connection.sendall(bytes([byte]))
+            self._count(route, 1)
+
     def _huge(self, connection: socket.socket, route: str) -> None:
         connection.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
         chunk = b"x" * 65536
@@ -134,6 +143,14 @@ def test_peer_dripping_a_byte_every_half_second_ends_at_the_deadline(server, htt
     elapsed = time.monotonic() - started
     assert 1.9 <= elapsed < 2.5
     assert 2 <= server.sent["/drip"] <= 5
+
+
+def test_peer_dripping_its_status_line_and_headers_ends_at_the_deadline(server):
+    """A per-read timeout restarts with every byte; the watchdog of ``new_session`` does not."""
+    started = time.monotonic()
+    with new_session() as http, pytest.raises(OutboundTimeout):
+        send(http, "GET", f"{server.url}/drip-head", service="svc", deadline=Deadline.after(2))
+    assert 1.9 <= time.monotonic() - started < 2.5
 
 
 def test_peer_sending_nothing_ends_at_the_deadline(server, http):

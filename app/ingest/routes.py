@@ -9,20 +9,17 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app import context, db
-from app.auth.passwords import check_booth_password
-from app.config import Config
-from app.db import utcnow
 from app.deadline import request_arrived_at, request_deadline
 from app.ingest.errors import IngestError
 from app.ingest.models import JobSource
+from app.ingest.password import check_ingest_password
 from app.ingest.schemas import IngestRequest, IngestResult, Upload
 from app.ingest.service import process_photo
-from app.ops import ratelimit
 from app.providers.base import request_outbound
-from app.settings.service import RuntimeSettings, load_settings, upgrade_ingest_password_hash
+from app.settings.service import load_settings
 from app.slots.errors import SlotNotFound
 from app.slots.models import Slot
-from app.slots.service import find_slot, upgrade_slot_password_hash
+from app.slots.service import find_slot
 from app.urls import result_page_url
 
 bp = Blueprint("ingest", __name__)
@@ -33,9 +30,6 @@ HASH_FIELDS = ("hash", "hash_hex")
 MAX_META_FIELDS = 64
 MAX_META_VALUE = 1000
 MAX_IDEMPOTENCY_KEY = 128
-PASSWORD_FAILURE_LIMIT = 10
-PASSWORD_WINDOW_SECONDS = 15 * 60
-PASSWORD_CHECK_WAIT_SECONDS = 0.2
 
 
 @bp.post("/api/ingest/<slot_id>")
@@ -49,7 +43,15 @@ def ingest(slot_id: str) -> Response:
     deadline = request_deadline(runtime.sync_response_seconds)
     check_body_size(request.content_length, config.max_upload_bytes)
     form = read_multipart_form()
-    check_password(session, config, form.get("password"), slot, runtime)
+    check_ingest_password(
+        session,
+        config,
+        runtime,
+        slot,
+        form.get("password"),
+        client_ip=request.remote_addr or "unknown",
+        checks=context.password_checks(),
+    )
     ingest_request = IngestRequest(
         slot=slot,
         source=JobSource.INGEST,
@@ -94,44 +96,6 @@ def read_multipart_form() -> MultiDict[str, str]:
         return request.form
     except RequestEntityTooLarge as error:
         raise IngestError("payload_too_large", "The request body is too large.") from error
-
-
-def check_password(
-    session: Session, config: Config, candidate: str | None, slot: Slot, runtime: RuntimeSettings
-) -> None:
-    """Wrong passwords are counted per client IP and slot in PostgreSQL, so every process sees
-    them. Each attempt is counted before its password is compared (parallel guesses cannot get
-    more checks than the limit) and a right password takes its count back. At most
-    ``BOOTH_CHECKS_AT_ONCE`` checks run at once per process; a request that finds no free one
-    within a moment is refused rather than queued."""
-    stored = slot.ingest_password_hash or runtime.ingest_password_hash
-    if stored is None:
-        return
-    now = utcnow()
-    ip = request.remote_addr or "unknown"
-    counter = f"ingest_password:{slot.slot_id}:{ip}"[:128]
-    attempt = ratelimit.hit(session, counter, PASSWORD_FAILURE_LIMIT, PASSWORD_WINDOW_SECONDS, now)
-    if not attempt.allowed:
-        log.warning("ingest.password_throttled", slot_id=slot.slot_id, ip=ip)
-        raise IngestError("too_many_attempts", retry_after=attempt.retry_after)
-    checks = context.password_checks()
-    if not checks.acquire(timeout=PASSWORD_CHECK_WAIT_SECONDS):
-        ratelimit.take_back(session, counter, PASSWORD_WINDOW_SECONDS, now)
-        raise IngestError("too_many_attempts", "Too many password checks at once.", retry_after=1)
-    try:
-        outcome = check_booth_password(config.booth_password_key, stored, candidate or "")
-    finally:
-        checks.release()
-    if not outcome.valid:
-        log.warning("ingest.password_refused", slot_id=slot.slot_id, ip=ip)
-        raise IngestError("invalid_password")
-    ratelimit.take_back(session, counter, PASSWORD_WINDOW_SECONDS, now)
-    if outcome.upgraded_hash is None:
-        return
-    if slot.ingest_password_hash:
-        upgrade_slot_password_hash(session, slot.slot_id, stored, outcome.upgraded_hash)
-    else:
-        upgrade_ingest_password_hash(session, stored, outcome.upgraded_hash)
 
 
 def find_upload() -> Upload | None:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from app.auth.models import LoginAttempt
 from app.bot.models import TelegramDailyCount, TelegramPendingPhoto, TelegramUpdate
 from app.ops.cleanup_run import CleanupRun
-from app.ops.models import RateCounter
+from app.ratelimit import RateCounter
 
 ROW_AGE = timedelta(hours=48)
 

@@ -15,8 +15,8 @@ from app import context, db
 from app.db import utcnow
 from app.headers import keep_out_of_search_engines, no_store
 from app.i18n import current_locale
-from app.ops.ratelimit import hit
 from app.public.service import GalleryNotFound, find_public_slot, live_results
+from app.ratelimit import hit
 from app.settings.service import load_settings
 
 bp = Blueprint("gallery", __name__)

@@ -73,20 +73,11 @@ def booth(live_server, http, jpeg, db_session: Session, config: Config):
     return post
 
 
-DRIPPED_HEAD_BUG = (
-    "bug: app.outbound.send bounds only the body read by the deadline; the status line and "
-    "headers are read by requests with a per-recv timeout, so a head dripped a byte every 0.5 s "
-    "holds the request ~40 s"
-)
-
-
 @pytest.mark.parametrize(
     "behaviour",
     [
         "silent",
-        pytest.param(
-            "dripping_head", marks=pytest.mark.xfail(strict=True, reason=DRIPPED_HEAD_BUG)
-        ),
+        "dripping_head",
     ],
 )
 def test_provider_silent_or_dripping_its_head_is_504_timeout_at_the_deadline(

@@ -19,7 +19,8 @@ import requests
 from sqlalchemy import select
 
 from app.ingest.models import Job
-from app.ingest.routes import PASSWORD_FAILURE_LIMIT, PASSWORD_WINDOW_SECONDS
+from app.ingest.password import FAILURE_LIMIT as PASSWORD_FAILURE_LIMIT
+from app.ingest.password import WINDOW_SECONDS as PASSWORD_WINDOW_SECONDS
 from app.public.gallery import RATE_LIMIT, RATE_WINDOW_SECONDS
 from tests.support.images import make_image_bytes
 from tests.support.ingest import assert_error, ingest_url, post_photo

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.auth.models import LoginAttempt
 from app.bot.models import TelegramPendingPhoto, TelegramUpdate
 from app.ops.cleanup_jobs import INTERRUPT_GRACE, INTERRUPTED_MESSAGE
-from app.ops.models import RateCounter
+from app.ratelimit import RateCounter
 from tests.support.cleanup import (
     DAY,
     HOUR,

@@ -16,8 +16,8 @@ from app.config import Config
 from app.db import utcnow
 from app.ingest.ids import new_job_id
 from app.ingest.models import Job
-from app.ops.models import RateCounter
 from app.public.gallery import CACHE_EXTENSION, PageCache
+from app.ratelimit import RateCounter
 from app.settings.service import save_settings
 from app.slots.models import Slot
 from tests.support.ingest import ingest_url, post_photo

@@ -21,7 +21,7 @@ from app.media.models import MediaObject
 from app.media.storage import MediaStore
 from app.ops.cleanup import run_cleanup
 from app.ops.cleanup_summary import CleanupSummary
-from app.ops.models import RateCounter
+from app.ratelimit import RateCounter
 
 SECOND = timedelta(seconds=1)
 HOUR = timedelta(hours=1)

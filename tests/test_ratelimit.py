@@ -9,8 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import make_engine
-from app.ops.models import RateCounter
-from app.ops.ratelimit import hit
+from app.ratelimit import RateCounter, hit
 
 MINUTE_START = datetime(2099, 1, 2, 3, 4, 0, tzinfo=UTC)
 

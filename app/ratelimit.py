@@ -10,11 +10,23 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+import sqlalchemy as sa
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from app.ops.models import RateCounter
+from app.db import Base
+
+
+class RateCounter(Base):
+    """A fixed-window request counter (per client IP, per Telegram user, …) shared by all hosts."""
+
+    __tablename__ = "rate_counters"
+    __table_args__ = (sa.Index("ix_rate_counters_window", "window_start"),)
+
+    key: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
 
 
 @dataclass(frozen=True)
@@ -48,6 +60,18 @@ def hit(session: Session, key: str, limit: int, window_seconds: int, now: dateti
     window_end = start + timedelta(seconds=window_seconds)
     retry_after = max(1, math.ceil((window_end - now).total_seconds()))
     return RateDecision(allowed=count <= limit, count=count, retry_after=retry_after)
+
+
+def current_count(session: Session, key: str, window_seconds: int, now: datetime) -> RateDecision:
+    """This window's hits for ``key`` so far, without counting one; ``allowed`` is left for the
+    caller to judge against its own limit (always True here)."""
+    start = window_start(now, window_seconds)
+    count = session.scalar(
+        select(RateCounter.count).where(RateCounter.key == key, RateCounter.window_start == start)
+    )
+    window_end = start + timedelta(seconds=window_seconds)
+    retry_after = max(1, math.ceil((window_end - now).total_seconds()))
+    return RateDecision(allowed=True, count=count or 0, retry_after=retry_after)
 
 
 def take_back(session: Session, key: str, window_seconds: int, now: datetime) -> None:

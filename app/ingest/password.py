@@ -1,0 +1,79 @@
+"""The booth password check: cheap, constant-time, and throttled per client and slot.
+
+Booth passwords are stored as a keyed HMAC (``app.auth.passwords``), so a check costs
+microseconds and no memory, and a burst of guesses cannot exhaust a worker. Wrong passwords are
+counted per client IP and slot in PostgreSQL (every process and host counts together); once
+``FAILURE_LIMIT`` of them fall in a window, the client is refused with ``too_many_attempts``
+until the window ends. Only failures count, so a busy booth that sends many photos at once is
+never throttled; parallel guesses may pass the limit by the number in flight, which the cheap
+check makes harmless. A legacy scrypt hash (stored before the keyed hash existed) is expensive,
+so at most ``BOOTH_CHECKS_AT_ONCE`` of those run at once per process; the first right password
+replaces it with the keyed hash.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import structlog
+from sqlalchemy.orm import Session
+
+from app import ratelimit
+from app.auth.passwords import BOOTH_HASH_PREFIX, check_booth_password
+from app.config import Config
+from app.db import utcnow
+from app.ingest.errors import IngestError
+from app.settings.service import RuntimeSettings, upgrade_ingest_password_hash
+from app.slots.models import Slot
+from app.slots.service import upgrade_slot_password_hash
+
+log = structlog.get_logger(__name__)
+
+FAILURE_LIMIT = 10
+WINDOW_SECONDS = 15 * 60
+LEGACY_CHECK_WAIT_SECONDS = 0.5
+
+
+def check_ingest_password(
+    session: Session,
+    config: Config,
+    runtime: RuntimeSettings,
+    slot: Slot,
+    candidate: str | None,
+    *,
+    client_ip: str,
+    checks: threading.BoundedSemaphore,
+) -> None:
+    """Return when ``candidate`` opens ``slot`` (or no password is set); raise ``IngestError``
+    (``invalid_password`` or ``too_many_attempts``) otherwise."""
+    stored = slot.ingest_password_hash or runtime.ingest_password_hash
+    if stored is None:
+        return
+    now = utcnow()
+    counter = f"ingest_password:{slot.slot_id}:{client_ip}"[:128]
+    failures = ratelimit.current_count(session, counter, WINDOW_SECONDS, now)
+    session.commit()
+    if failures.count >= FAILURE_LIMIT:
+        log.warning("ingest.password_throttled", slot_id=slot.slot_id, ip=client_ip)
+        raise IngestError("too_many_attempts", retry_after=failures.retry_after)
+    if stored.startswith(BOOTH_HASH_PREFIX):
+        outcome = check_booth_password(config.booth_password_key, stored, candidate or "")
+    else:
+        if not checks.acquire(timeout=LEGACY_CHECK_WAIT_SECONDS):
+            raise IngestError(
+                "too_many_attempts", "Too many password checks at once.", retry_after=1
+            )
+        try:
+            outcome = check_booth_password(config.booth_password_key, stored, candidate or "")
+        finally:
+            checks.release()
+    if not outcome.valid:
+        ratelimit.hit(session, counter, FAILURE_LIMIT, WINDOW_SECONDS, now)
+        log.warning("ingest.password_refused", slot_id=slot.slot_id, ip=client_ip)
+        raise IngestError("invalid_password")
+    if outcome.upgraded_hash is None:
+        return
+    if slot.ingest_password_hash:
+        upgrade_slot_password_hash(session, slot.slot_id, stored, outcome.upgraded_hash)
+    else:
+        upgrade_ingest_password_hash(session, stored, outcome.upgraded_hash)
