@@ -10,14 +10,12 @@ import os
 import secrets
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import requests
 from PIL import Image, ImageChops
 from sqlalchemy.orm import Session
 
@@ -155,7 +153,9 @@ def serve(workdir: Path, database_url: str, workers: int | None = None) -> Itera
         )
     app = App(f"http://127.0.0.1:{port}", process, log, config.web_concurrency, config.threads)
     try:
-        wait_ready(app)
+        from tests.support.servers import wait_healthy
+
+        wait_healthy(app.url, process, 60, log.read_text)
         yield app
     finally:
         process.terminate()
@@ -171,20 +171,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def wait_ready(app: App) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if app.process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {app.log.read_text()[-2000:]}")
-        try:
-            if requests.get(f"{app.url}/healthz", timeout=5).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("gunicorn did not become ready")
 
 
 def upload(url: str, photo: bytes) -> BoothResponse:
