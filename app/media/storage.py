@@ -112,6 +112,8 @@ class MediaStore:
 
     def path(self, relative: str) -> Path:
         """The absolute path of a stored relative path, refusing anything outside the volume."""
+        if "\x00" in relative:
+            raise UnsafePath(relative)
         candidate = (self.root / relative).resolve()
         if not candidate.is_relative_to(self.root) or candidate == self.root:
             raise UnsafePath(relative)

@@ -44,6 +44,8 @@ def slot_or_404(session: Session, slot_id: str) -> Slot:
 
 def lock_slot(session: Session, slot_id: str) -> Slot:
     """The slot's row, freshly read and locked until the transaction ends."""
+    if slot_id not in slot_ids():
+        raise SlotNotFound(slot_id)
     statement = (
         select(Slot)
         .where(Slot.slot_id == slot_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,8 +152,12 @@ def write_files(
     return written
 
 
+MEDIA_ID = re.compile(r"^[0-9a-f]{24}$")
+"""Template ids are 12 random bytes in hex; anything else names no template."""
+
+
 def find_template(session: Session, slot_id: str, media_id: str) -> TemplateMedia:
-    template = session.get(TemplateMedia, media_id)
+    template = session.get(TemplateMedia, media_id) if MEDIA_ID.match(media_id) else None
     if template is None or template.slot_id != slot_id:
         raise TemplateNotFound(media_id)
     return template
@@ -165,6 +170,8 @@ def remove_template(
     ``TemplateNotFound``."""
     try:
         slot = lock_slot(session, slot_id)
+        if not MEDIA_ID.match(media_id):
+            raise TemplateNotFound(media_id)
         template = session.scalars(
             select(TemplateMedia).where(
                 TemplateMedia.media_id == media_id, TemplateMedia.slot_id == slot.slot_id
