@@ -8,7 +8,6 @@ import json
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -25,17 +24,15 @@ from app.outbound import (
     send,
     with_retries,
 )
+from tests.support.servers import RawServer
 
 MB = 1024 * 1024
 
 
-class MisbehavingServer:
+class MisbehavingServer(RawServer):
     """Raw HTTP/1.1 on a loopback socket; the request path picks the behaviour."""
 
     def __init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        self.stopped = threading.Event()
         self.sent: dict[str, int] = {}
         self.requests: list[bytes] = []
         self.routes: dict[str, Callable[[socket.socket, str], None]] = {
@@ -47,21 +44,9 @@ class MisbehavingServer:
             "/announced-huge": self._announced_huge,
             "/truncated": self._truncated,
         }
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def stop(self) -> None:
-        self.stopped.set()
-        self.listener.close()
-
-    def _accept(self) -> None:
-        while not self.stopped.is_set():
-            try:
-                connection, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
-
-    def _serve(self, connection: socket.socket) -> None:
+    def serve(self, connection: socket.socket) -> None:
         with connection:
             head = b""
             while b"\r\n\r\n" not in head:

@@ -7,7 +7,6 @@ import datetime
 import ipaddress
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from cryptography.x509.oid import NameOID
 
 from app.deadline import Deadline
 from app.outbound import OutboundTimeout, new_session, send
+from tests.support.servers import RawServer
 
 
 def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
@@ -52,34 +52,18 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-class TlsServer:
+class TlsServer(RawServer):
     """HTTPS on 127.0.0.1: ``/ok`` answers at once (keep-alive), ``/drip-head`` sends its
     headers a line every 0.3 s."""
 
+    scheme = "https"
+
     def __init__(self, cert: Path, key: Path) -> None:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        self.context = context
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"https://127.0.0.1:{self.listener.getsockname()[1]}"
-        self.connections = 0
-        self.stopped = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(cert, key)
+        super().__init__()
 
-    def stop(self) -> None:
-        self.stopped.set()
-        self.listener.close()
-
-    def _accept(self) -> None:
-        while not self.stopped.is_set():
-            try:
-                raw, _ = self.listener.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._serve, args=(raw,), daemon=True).start()
-
-    def _serve(self, raw: socket.socket) -> None:
+    def serve(self, raw: socket.socket) -> None:
         try:
             with self.context.wrap_socket(raw, server_side=True) as connection:
                 while not self.stopped.is_set():

@@ -18,6 +18,36 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from app.config import PROJECT_ROOT, Config
 
 
+class RawServer:
+    """A loopback TCP server that hands each connection to ``serve`` on its own thread; the
+    base of the misbehaving HTTP peers the outbound tests talk to."""
+
+    scheme = "http"
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"{self.scheme}://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.stopped = threading.Event()
+        self.connections = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.listener.close()
+
+    def serve(self, connection: socket.socket) -> None:
+        raise NotImplementedError
+
+    def _accept(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self.serve, args=(connection,), daemon=True).start()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
