@@ -5,19 +5,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh test
 
-# Browser tests drive Debian's Chromium through Playwright (never a downloaded browser).
-chromium="${CHROMIUM_PATH:-/usr/bin/chromium}"
-if [ ! -x "$chromium" ]; then
+# Debian programs the tests drive for real, installed with apt when missing and running as root.
+# Browser tests use Debian's Chromium through Playwright (never a downloaded browser).
+need_debian() {  # need_debian BINARY PACKAGE PURPOSE
+  if [ -x "$1" ] || command -v "$1" >/dev/null 2>&1; then return; fi
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "Installing Debian's chromium for the browser tests…"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    echo "Installing Debian's $2 for $3…"
+    [ -n "${apt_updated:-}" ] || { apt-get update -qq; apt_updated=1; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
   else
-    echo "The browser tests need Chromium at $chromium: run 'sudo apt-get install chromium'" \
-      "(or set CHROMIUM_PATH to a Chromium binary)." >&2
+    echo "The tests need $1 for $3: run 'sudo apt-get install $2'." >&2
     exit 1
   fi
-fi
+}
+need_debian "${CHROMIUM_PATH:-/usr/bin/chromium}" chromium "the browser tests (or set CHROMIUM_PATH)"
+
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
