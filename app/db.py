@@ -7,16 +7,26 @@ provider is working.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app, g
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-from app.config import PROJECT_ROOT
+from app.deadline import Deadline
+from app.resources import MIGRATIONS_DIR
+
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
+"""PostgreSQL unreachable, restarting, or every pooled connection busy: worth a retry soon."""
+RETRY_POLL_SECONDS = 0.25
+T = TypeVar("T")
 
 
 class Base(DeclarativeBase):
@@ -47,6 +57,23 @@ def make_engine(url: str, pool_size: int = 10) -> sa.Engine:
         pool_timeout=10,
         connect_args={"connect_timeout": 5},
     )
+
+
+def retry_while_unavailable(session: Session, write: Callable[[], T], until: Deadline) -> T:
+    """Run ``write`` (one unit of work ending in its commit) and, while PostgreSQL is unavailable,
+    roll back and run it again until ``until`` expires; then the last error is raised.
+
+    For the outcome of work already done (a stored result, a failure): losing it to a database
+    restart would leave the job pending and its result unanswered.
+    """
+    while True:
+        try:
+            return write()
+        except DATABASE_UNAVAILABLE:
+            session.rollback()
+            if not until.fits(RETRY_POLL_SECONDS):
+                raise
+            time.sleep(RETRY_POLL_SECONDS)
 
 
 def init_app(app: Flask, url: str) -> None:
@@ -81,6 +108,6 @@ def upgrade_database(url: str, revision: str = "head") -> None:
 
 def alembic_config(url: str) -> AlembicConfig:
     config = AlembicConfig()
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
     return config

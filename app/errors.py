@@ -7,16 +7,13 @@ from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.db import DATABASE_UNAVAILABLE
 from app.media.storage import is_storage_full
 
 JSON_PREFIXES = ("/api/", "/public/", "/ingest/", "/healthz", "/telegram/")
 DATABASE_RETRY_AFTER_SECONDS = 5
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
-"""PostgreSQL unreachable, restarting, or every pooled connection busy: worth a retry soon."""
 log = structlog.get_logger(__name__)
 
 

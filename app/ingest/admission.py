@@ -1,8 +1,8 @@
 """Admission of a job: the concurrency limits and idempotency, decided inside PostgreSQL.
 
 Runs under transaction-scoped advisory locks (slot, then provider) so the counts hold across every
-process and host. A pending job whose deadline passed no longer counts: its process died, and the
-cleanup marks it ``interrupted`` later.
+process and host. A pending job counts until its request has really finished
+(``Job.presumed_running``), not just until its deadline.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from app.db import utcnow
 from app.deadline import Deadline
 from app.ingest.errors import IngestError
-from app.ingest.models import Job, JobSource, JobStatus
+from app.ingest.models import FINISH_GRACE, Job, JobSource, JobStatus
 from app.ingest.schemas import IngestRequest
 from app.providers.base import Provider
 from app.settings.service import RuntimeSettings
@@ -94,7 +94,7 @@ def find_original(
     statement = (
         select(Job)
         .where(in_window, Job.input_sha256 == job.input_sha256, or_(*matches))
-        .where(((Job.status == JobStatus.PENDING) & (Job.deadline_at > now)) | Job.live_result(now))
+        .where(Job.presumed_running(now) | Job.live_result(now))
         .order_by(Job.created_at.desc())
         .limit(1)
     )
@@ -118,10 +118,10 @@ def _check_key_binding(
 
 
 def wait_for(session: Session, original: Job, deadline: Deadline) -> None:
-    """Wait while ``original`` is pending, within this request's own deadline."""
+    """Wait while ``original`` is running, within this request's own deadline."""
     while True:
         session.refresh(original)
-        if original.status != JobStatus.PENDING or original.deadline_at <= utcnow():
+        if original.status != JobStatus.PENDING or original.deadline_at <= utcnow() - FINISH_GRACE:
             session.commit()
             return
         session.commit()
@@ -138,8 +138,7 @@ def _lock(session: Session, key: str) -> None:
 
 def _pending_count(session: Session, condition: object, now: datetime) -> int:
     statement = select(func.count()).where(
-        Job.status == JobStatus.PENDING,
-        Job.deadline_at > now,
+        Job.presumed_running(now),
         condition,  # type: ignore[arg-type]
     )
     return session.scalar(statement) or 0

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -28,6 +28,11 @@ class JobSource(StrEnum):
 
 
 FAILED_STATUSES = (JobStatus.FAILED, JobStatus.TIMEOUT, JobStatus.INTERRUPTED)
+FINISH_GRACE = timedelta(seconds=60)
+"""How long past its deadline a pending job is still presumed running. Its request's outbound calls
+end at the deadline, and what may follow (storing the result, writing the outcome, waiting for
+PostgreSQL to come back) ends well within this. Past it, the process is presumed dead: the job
+stops counting toward the concurrency limits and the cleanup marks it ``interrupted``."""
 
 
 def _sql_values(values: tuple[StrEnum, ...] | type[StrEnum]) -> str:
@@ -51,6 +56,11 @@ class Job(Base):
             "ix_jobs_pending_provider",
             "provider",
             "deadline_at",
+            postgresql_where=sa.text(f"status = '{JobStatus.PENDING}'"),
+        ),
+        sa.Index(
+            "ix_jobs_pending_worker",
+            "worker",
             postgresql_where=sa.text(f"status = '{JobStatus.PENDING}'"),
         ),
         sa.Index(
@@ -104,6 +114,8 @@ class Job(Base):
     result_bytes: Mapped[int | None]
     result_expires_at: Mapped[datetime | None]
     cleaned_at: Mapped[datetime | None]
+    worker: Mapped[str | None] = mapped_column(sa.String(80))
+    """The server process running the job while it is pending (``app.ingest.workers``)."""
     replay_of: Mapped[str | None] = mapped_column(sa.String(32))
     """For an idempotent replay: the job whose result it answered with. A replay stores no result
     of its own (``result_path`` stays empty), so galleries, downloads and the cleanup see each
@@ -125,6 +137,12 @@ class Job(Base):
             and self.result_expires_at is not None
             and self.result_expires_at > now
         )
+
+    @classmethod
+    def presumed_running(cls, now: datetime) -> sa.ColumnElement[bool]:
+        """Pending jobs whose request may still be running at ``now``: they count toward the
+        slot and provider limits until their request has really finished."""
+        return sa.and_(cls.status == JobStatus.PENDING, cls.deadline_at > now - FINISH_GRACE)
 
     @classmethod
     def live_result(cls, now: datetime) -> sa.ColumnElement[bool]:
@@ -154,6 +172,21 @@ class Job(Base):
             cls.cleaned_at.is_(None),
             cls.result_expires_at <= now,
         )
+
+
+def interrupt_jobs(condition: sa.ColumnElement[bool], message: str, now: datetime) -> sa.Update:
+    """The update that ends the pending jobs matching ``condition`` as ``interrupted``: their
+    process stopped before writing an outcome."""
+    return (
+        sa.update(Job)
+        .where(Job.status == JobStatus.PENDING, condition)
+        .values(
+            status=JobStatus.INTERRUPTED,
+            failure_reason="interrupted",
+            failure_message=message,
+            finished_at=now,
+        )
+    )
 
 
 def without_nul(value: Any) -> Any:

@@ -22,12 +22,14 @@ from sqlalchemy.orm import Session
 
 from app import metrics
 from app.config import Config
-from app.db import utcnow
+from app.db import DATABASE_UNAVAILABLE, retry_while_unavailable, utcnow
+from app.deadline import Deadline
 from app.ingest.admission import admit
 from app.ingest.errors import IngestError
 from app.ingest.ids import new_job_id
 from app.ingest.models import Job, JobStatus
 from app.ingest.schemas import CheckedUpload, IngestRequest, IngestResult, Upload
+from app.ingest.workers import worker_id
 from app.media.images import (
     ImageRejected,
     PreparedImage,
@@ -42,7 +44,7 @@ from app.media.images import (
 from app.media.models import MediaObject
 from app.media.storage import MediaStore, ResultKind, ResultParts, StoredResult, is_storage_full
 from app.providers.base import Outbound, Provider, ProviderError, ProviderRequest, ProviderResult
-from app.providers.keys import resolve_api_key
+from app.providers.keys import resolve_api_key, unreadable_key_providers
 from app.providers.registry import get_provider
 from app.settings.service import RuntimeSettings
 from app.slots.models import Slot
@@ -76,11 +78,16 @@ def process_photo(
         client_meta=request.client_meta,
         created_at=request.arrived_at,
         deadline_at=utcnow() + timedelta(seconds=request.deadline.remaining()),
+        worker=worker_id(),
     )
     structlog.contextvars.bind_contextvars(job_id=job.id)
     metrics.job_started()
     try:
         if not provider.is_configured():
+            if provider.name in unreadable_key_providers(config, runtime):
+                raise IngestError(
+                    "provider_key_unreadable", f"The stored key of {provider.name} is unreadable."
+                )
             raise IngestError("provider_not_configured", f"Provider {provider.name} has no key.")
         upload = check_upload(request.upload, slot_limit_bytes(slot, config))
         job.input_sha256, job.input_bytes, job.input_mime = upload.sha256, upload.size, upload.mime
@@ -95,10 +102,13 @@ def process_photo(
         )
     except IngestError as error:
         error.job_id = error.job_id or job.id
-        if not record_failure(
-            session, job, error.failure_reason, error.detail or error.failure_reason
-        ):
+        detail = error.detail or error.failure_reason
+        if not record_failure(session, job, error.failure_reason, detail, request.deadline):
             raise IngestError("timeout", INTERRUPTED_DETAIL, job_id=job.id) from error
+        raise
+    except DATABASE_UNAVAILABLE:
+        # Nothing can be recorded: a pending row stays presumed running until the cleanup
+        # marks it interrupted.
         raise
     except Exception as error:
         if is_storage_full(error):
@@ -107,7 +117,7 @@ def process_photo(
         else:
             log.exception("ingest.internal_error")
             reason = "internal_error"
-        if not record_failure(session, job, reason, repr(error)[:500]):
+        if not record_failure(session, job, reason, repr(error)[:500], request.deadline):
             raise IngestError("timeout", INTERRUPTED_DETAIL, job_id=job.id) from error
         raise IngestError(reason, job_id=job.id) from error
     finally:
@@ -224,6 +234,7 @@ def run_job(
     if request.deadline.expired:
         raise IngestError("timeout", "The provider answered after the deadline; answer discarded.")
 
+    answer_started = time.thread_time()
     payload, preview = render_outputs(
         result, output_mime, slot.output_quality, config.max_image_pixels
     )
@@ -232,15 +243,19 @@ def run_job(
     try:
         if request.deadline.expired:
             raise IngestError("timeout", "Saving the result passed the deadline.")
-        finish_job(session, runtime, job, stored)
+        retry_while_unavailable(
+            session, lambda: finish_job(session, runtime, job, stored), request.deadline
+        )
     except BaseException:
         session.rollback()
         store.remove(stored.path)
         raise
+    answer_cpu_seconds = result.answer_cpu_seconds + time.thread_time() - answer_started
     log.info(
         "ingest.done",
         duration_ms=job.duration_ms,
         provider_ms=job.provider_ms,
+        answer_cpu_ms=round(answer_cpu_seconds * 1000, 1),
         result_bytes=len(payload),
     )
     return IngestResult(job.id, payload, output_mime)
@@ -301,11 +316,24 @@ def finish_job(session: Session, runtime: RuntimeSettings, job: Job, stored: Sto
     session.commit()
 
 
-def record_failure(session: Session, job: Job, failure_reason: str, message: str) -> bool:
+def record_failure(
+    session: Session, job: Job, failure_reason: str, message: str, deadline: Deadline
+) -> bool:
     """Store the failed state of ``job`` (detached): on its pending row, or as a new row when
     admission never wrote one. False when the row had already ended (the cleanup interrupted
-    it): it keeps that state."""
+    it): it keeps that state. Waits for an unavailable PostgreSQL until ``deadline``."""
     session.rollback()
+    recorded = retry_while_unavailable(
+        session, lambda: _write_failure(session, job, failure_reason, message), deadline
+    )
+    if not recorded:
+        log.warning("ingest.already_interrupted", failure_reason=failure_reason)
+        return False
+    log.warning("ingest.failed", failure_reason=failure_reason, failure_message=message)
+    return True
+
+
+def _write_failure(session: Session, job: Job, failure_reason: str, message: str) -> bool:
     finished = utcnow()
     job.result_path = job.result_mime = job.result_expires_at = job.result_bytes = None
     job.status = JobStatus.TIMEOUT if failure_reason == "timeout" else JobStatus.FAILED
@@ -318,11 +346,7 @@ def record_failure(session: Session, job: Job, failure_reason: str, message: str
         session.add(job)  # refused before admission: the row is written now
         recorded = True
     session.commit()
-    if not recorded:
-        log.warning("ingest.already_interrupted", failure_reason=failure_reason)
-        return False
-    log.warning("ingest.failed", failure_reason=failure_reason, failure_message=message)
-    return True
+    return recorded
 
 
 FINAL_STATE_COLUMNS = (

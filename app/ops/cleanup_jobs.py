@@ -10,15 +10,12 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from app.ingest.models import Job, JobStatus
+from app.ingest.models import Job, JobStatus, interrupt_jobs
 from app.media.models import MediaObject
 from app.ops.cleanup_files import remove_results
 from app.ops.cleanup_run import CleanupRun, any_of
 
 JOB_AGE = timedelta(days=90)
-INTERRUPT_GRACE = timedelta(seconds=60)
-"""How long past its deadline a pending job is left alone: its request may still be saving the
-result or recording the timeout, and would otherwise find its job ended under it."""
 INTERRUPTED_MESSAGE = (
     "The server process handling this job stopped before it finished (restart, crash or killed "
     "worker); the cleanup marked it interrupted a minute after its deadline had passed."
@@ -26,22 +23,13 @@ INTERRUPTED_MESSAGE = (
 
 
 def interrupt_stuck_jobs(run: CleanupRun) -> None:
-    """Pending past the deadline and the grace period means the worker died: admission already
-    ignores such jobs."""
-    stuck = (Job.status == JobStatus.PENDING) & (Job.deadline_at < run.now - INTERRUPT_GRACE)
+    """A pending job no longer presumed running means its process died: admission already
+    ignores it."""
+    stuck = (Job.status == JobStatus.PENDING) & ~Job.presumed_running(run.now)
     if run.dry_run:
         run.tally.interrupted += run.count(Job, stuck)
         return
-    run.tally.interrupted += run.execute(
-        sa.update(Job)
-        .where(stuck)
-        .values(
-            status=JobStatus.INTERRUPTED,
-            failure_reason="interrupted",
-            failure_message=INTERRUPTED_MESSAGE,
-            finished_at=run.now,
-        )
-    )
+    run.tally.interrupted += run.execute(interrupt_jobs(stuck, INTERRUPTED_MESSAGE, run.now))
     run.finish_batch()
 
 

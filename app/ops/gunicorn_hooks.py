@@ -1,5 +1,5 @@
 """Gunicorn's config module (``--config python:app.ops.gunicorn_hooks``): the hooks that keep the
-Prometheus multiprocess folder right.
+Prometheus multiprocess folder right and end the jobs of a worker that died.
 
 ``photochanger serve`` hands gunicorn an empty ``PROMETHEUS_MULTIPROC_DIR``
 (``app.ops.serve.metrics_dir_env``), where each worker writes its metric values and ``/metrics``
@@ -16,12 +16,33 @@ from typing import Any
 
 from prometheus_client import multiprocess
 
+from app.config import Config
+from app.db import DATABASE_UNAVAILABLE
+from app.ingest.workers import interrupt_jobs_of_worker
 from app.ops.serve import MULTIPROC_ENV, PRIVATE_METRICS_PREFIX
 
 
 def child_exit(server: Any, worker: Any) -> None:
+    """A worker exited: its metrics stop counting as live, and jobs it left pending (it was killed
+    mid-request) are ended as interrupted at once, freeing their places in the limits."""
     if os.environ.get(MULTIPROC_ENV):
         multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+    database_url = Config().database_url
+    if not database_url:
+        return
+    try:
+        interrupted = interrupt_jobs_of_worker(database_url, worker.pid)
+    except DATABASE_UNAVAILABLE as error:
+        server.log.warning(
+            "Could not end the pending jobs of exited worker %s (%s); the cleanup will.",
+            worker.pid,
+            type(error).__name__,
+        )
+        return
+    if interrupted:
+        server.log.warning(
+            "Exited worker %s left %s job(s) pending: interrupted.", worker.pid, interrupted
+        )
 
 
 def on_exit(server: Any) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.db import utcnow
 from app.ingest.ids import new_job_id
-from app.ingest.models import Job
+from app.ingest.models import FINISH_GRACE, Job
 from app.settings.service import save_settings
 from app.slots.models import Slot
 from tests.support.booth import BoothResponse, booth_post
@@ -91,13 +91,24 @@ def test_job_rows_record_two_done_and_two_slot_busy_failures(four_at_once, db_se
     assert outcomes == {("done", None): 2, ("failed", "slot_busy"): 2}
 
 
-def test_pending_job_past_its_deadline_does_not_count_against_the_limit(
+def test_pending_job_past_its_finish_grace_does_not_count_against_the_limit(
     start_gunicorn, db_session, config
 ):
     configure_slot(db_session, config, slot_concurrency=1, delay_seconds=0)
-    insert_pending_job(db_session, deadline_in=-timedelta(minutes=1))
+    insert_pending_job(db_session, deadline_in=-(FINISH_GRACE + timedelta(seconds=5)))
     url = ingest_url(start_gunicorn().url, SLOT_ID)
     assert booth_post(url, make_image_bytes(), password=INGEST_PASSWORD).status == 200
+
+
+def test_pending_job_just_past_its_deadline_still_counts_against_the_limit(
+    start_gunicorn, db_session, config
+):
+    """Its request may still be storing the result or waiting for PostgreSQL."""
+    configure_slot(db_session, config, slot_concurrency=1, delay_seconds=0)
+    insert_pending_job(db_session, deadline_in=-FINISH_GRACE / 2)
+    url = ingest_url(start_gunicorn().url, SLOT_ID)
+    answer = booth_post(url, make_image_bytes(), password=INGEST_PASSWORD)
+    assert (answer.status, answer.json()["failure_reason"]) == (429, "slot_busy")
 
 
 def test_pending_job_within_its_deadline_counts_against_the_limit(

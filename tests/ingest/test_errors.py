@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app.auth.passwords import hash_password
-from app.ingest.models import Job
+from app.ingest.models import FINISH_GRACE, Job
 from app.settings.service import save_settings
 from app.slots.models import Slot
 from tests.support.images import make_image_bytes
@@ -145,7 +145,7 @@ def test_busy_slot_is_429_with_retry_after(live_server, http, jpeg, db_session, 
     assert int(response.headers["Retry-After"]) > 0
 
 
-def test_pending_job_past_its_deadline_does_not_hold_the_slot(
+def test_pending_job_past_its_finish_grace_does_not_hold_the_slot(
     live_server, http, jpeg, db_session, config
 ):
     save_settings(db_session, config, {"slot_concurrency": 1}, "tests")
@@ -155,7 +155,7 @@ def test_pending_job_past_its_deadline_does_not_hold_the_slot(
         source="ingest",
         status="pending",
         provider="local",
-        deadline_at=_in_seconds(-1),
+        deadline_at=_in_seconds(-FINISH_GRACE.total_seconds() - 1),
     )
     db_session.add(dead)
     db_session.commit()

@@ -12,11 +12,10 @@ import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.ingest.models import Job
+from app.ingest.models import FINISH_GRACE, Job
 from app.media.models import MediaObject
 from app.media.storage import MediaStore
 from app.ops.cleanup import run_cleanup
-from app.ops.cleanup_jobs import INTERRUPT_GRACE
 from app.slots.models import Slot
 from tests.support.ingest import assert_error, ingest_url, post_photo
 from tests.support.stored import files_under, only_job
@@ -55,7 +54,7 @@ def wait_for_pending_job(session: Session, timeout: float = 5) -> Job:
 def interrupt_as_the_cleanup_would(session: Session, media_root, job: Job) -> None:
     """Run the real cleanup as of a moment past the job's deadline and grace period."""
     assert job.deadline_at is not None
-    later = job.deadline_at + INTERRUPT_GRACE + INTERRUPT_GRACE / 60
+    later = job.deadline_at + FINISH_GRACE + FINISH_GRACE / 60
     session.expunge_all()
     summary = run_cleanup(session, MediaStore(media_root), now=later)
     assert summary.interrupted == 1

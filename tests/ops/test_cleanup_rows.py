@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from app.auth.models import LoginAttempt
 from app.bot.models import TelegramPendingPhoto, TelegramUpdate
-from app.ops.cleanup_jobs import INTERRUPT_GRACE, INTERRUPTED_MESSAGE
+from app.ingest.models import FINISH_GRACE
+from app.ops.cleanup_jobs import INTERRUPTED_MESSAGE
 from app.ratelimit import RateCounter
 from tests.support.cleanup import (
     DAY,
@@ -53,7 +54,7 @@ def test_pending_jobs_within_their_deadline_are_untouched(db_session, store, now
 
 def test_pending_jobs_within_the_grace_after_their_deadline_are_untouched(db_session, store, now):
     job = add_job(
-        db_session, now, status="pending", with_result=False, deadline_in=-INTERRUPT_GRACE / 2
+        db_session, now, status="pending", with_result=False, deadline_in=-FINISH_GRACE / 2
     )
 
     assert cleanup(db_session, store, now).interrupted == 0
@@ -68,7 +69,7 @@ def test_pending_jobs_become_interrupted_once_the_grace_has_passed(db_session, s
         now,
         status="pending",
         with_result=False,
-        deadline_in=-(INTERRUPT_GRACE + timedelta(seconds=1)),
+        deadline_in=-(FINISH_GRACE + timedelta(seconds=1)),
     )
 
     assert cleanup(db_session, store, now).interrupted == 1
