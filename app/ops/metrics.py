@@ -1,5 +1,5 @@
 """``GET /metrics`` for Prometheus: prometheus-flask-exporter's request metrics, the job metrics of
-``app.metrics``, and two gauges read from the database at scrape time.
+``app.metrics``, and gauges read at scrape time from the database and the media volume.
 
 Under gunicorn (``PROMETHEUS_MULTIPROC_DIR`` set, see ``app.ops.gunicorn_hooks``) every worker
 writes its values to that folder and a scrape sums them, whichever worker answers it. Without it
@@ -11,6 +11,9 @@ triggers keep on every job write and cleanup delete (one small SUM, never a disk
 last successful cleanup is stored by the cleanup run, which usually runs in a cron process of
 its own. So both are exact whichever process changed them, with no multiprocess gauge mode to
 pick.
+
+The media volume's size and free space come from one ``statvfs`` call per scrape (a syscall, not
+a disk walk), so an alert can tell how full the volume is whatever else is stored on it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import hmac
 import os
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 import structlog
@@ -93,6 +97,33 @@ class DatabaseCollector(Collector):
             )
 
 
+class MediaVolumeCollector(Collector):
+    """The size and the space left of the filesystem holding the media folder.
+
+    When the folder cannot be read (the volume is not mounted), both are left out and a warning
+    is logged: the health check reports that case."""
+
+    def __init__(self, media_root: Path) -> None:
+        self.media_root = media_root
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            volume = os.statvfs(self.media_root)
+        except OSError as error:
+            log.warning("metrics.media_volume_unavailable", error=type(error).__name__)
+            return
+        yield GaugeMetricFamily(
+            "photochanger_media_volume_size_bytes",
+            "Size of the filesystem holding the media folder.",
+            value=float(volume.f_blocks * volume.f_frsize),
+        )
+        yield GaugeMetricFamily(
+            "photochanger_media_volume_avail_bytes",
+            "Bytes of the media filesystem the app can still write (free to non-root users).",
+            value=float(volume.f_bavail * volume.f_frsize),
+        )
+
+
 def multiprocess_mode() -> bool:
     return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
@@ -108,11 +139,12 @@ def init_app(app: Flask, config: Config, engine: sa.Engine) -> None:
         defaults_prefix="flask",
         excluded_paths=["^/metrics$"],
     )
-    database = DatabaseCollector(engine)
+    scrape_time = (DatabaseCollector(engine), MediaVolumeCollector(config.media_root))
     if not multiprocess_mode():
         for metric in metrics.JOB_METRICS:
             own_registry.register(metric)
-        own_registry.register(database)
+        for collector in scrape_time:
+            own_registry.register(collector)
 
     def prometheus_metrics() -> Response | tuple[Response, int]:
         if config.metrics_token and not bearer_matches(config.metrics_token):
@@ -127,7 +159,8 @@ def init_app(app: Flask, config: Config, engine: sa.Engine) -> None:
         if multiprocess_mode():
             registry = CollectorRegistry()
             MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-            registry.register(database)
+            for collector in scrape_time:
+                registry.register(collector)
         encode, content_type = choose_encoder(request.headers.get("Accept", ""))
         return Response(encode(registry), content_type=content_type)
 

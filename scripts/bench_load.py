@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""Benchmark of a burst beyond capacity on real gunicorn: 200 booth uploads of 5 MB photos sent at
+once to a provider that takes 10 s, while a prober keeps calling ``/healthz``, an admin page and
+the Telegram webhook.
+
+Every upload must be answered within ``T_sync_response`` counted from when the client started
+sending it (a photo, or an early ``429`` with ``Retry-After``; never a late answer), the probes
+must keep p95 <= 150 ms, and the whole server (master and workers) must stay under 1 GB of
+resident memory. Same stage as ``bench_ingest.py`` (throw-away pgserver, ``gunicorn_command``
+with the default workers and threads). Not part of the test suite:
+
+    .venv/bin/python scripts/bench_load.py [--uploads 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+import psutil
+import requests
+from bench_ingest_setup import (
+    MIB,
+    PROJECT_ROOT,
+    prepare_database,
+    serve,
+    sized_jpeg,
+    unique,
+    upload,
+)
+from bench_report import Row, load_average, percentile, print_table
+from sqlalchemy.orm import Session
+
+from app.config import Config
+from app.db import make_engine, upgrade_database
+from app.settings.service import save_settings
+from app.slots.models import Slot
+
+DATABASE = "bench_load"
+SLOT_ID = "slot-005"
+PROVIDER_SECONDS = 10
+T_SYNC_SECONDS = 48
+PHOTO = (4000, 3000, 5 * MIB)
+WEBHOOK_SECRET = "bench-webhook-secret"  # noqa: S105 - a throw-away test value
+PROBE_TARGET_MS = 150
+RSS_TARGET_BYTES = 1024 * MIB
+PROBE_INTERVAL_SECONDS = 0.1
+RSS_SAMPLE_SECONDS = 0.05
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--uploads", type=int, default=200)
+    args = parser.parse_args()
+    if str(PROJECT_ROOT) not in sys.path:
+        sys.path.insert(0, str(PROJECT_ROOT))
+    import pgserver
+
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
+        workdir = Path(tmp)
+        server = pgserver.get_server(workdir / "pgdata", cleanup_mode="delete")
+        try:
+            server.psql(f"CREATE DATABASE {DATABASE};")
+            database_url: str = server.get_uri(DATABASE)
+            upgrade_database(database_url)
+            prepare_database(database_url, workdir / "media")
+            prepare_burst(database_url, workdir / "media", args.uploads)
+            print(f"machine: {os.cpu_count()} CPUs, load average {load_average()}")
+            rows = run(workdir, database_url, args.uploads)
+        finally:
+            server.cleanup()
+    print_table(rows)
+    print(f"\nload average after the run: {load_average()}")
+    return 0 if all(row.met is not False for row in rows) else 1
+
+
+def prepare_burst(database_url: str, media_root: Path, uploads: int) -> None:
+    """A slot on the local provider that takes 10 s, and limits that let every upload through
+    the database's slot and provider limits: what is measured is the server's own capacity."""
+    config = Config(database_url=database_url, media_root=media_root, _env_file=None)
+    engine = make_engine(database_url, pool_size=1)
+    with Session(engine) as session:
+        slot = session.get_one(Slot, SLOT_ID)
+        slot.provider = "local"
+        slot.settings = {"style": "sepia", "delay_seconds": PROVIDER_SECONDS}
+        slot.size_limit_mb = 20
+        session.commit()
+        limits = {"slot_concurrency": uploads, "provider_concurrency": uploads}
+        save_settings(session, config, {**limits, "sync_response_seconds": T_SYNC_SECONDS}, "bench")
+    engine.dispose()
+
+
+def run(workdir: Path, database_url: str, uploads: int) -> list[Row]:
+    os.environ |= {
+        "TELEGRAM_BOT_TOKEN": "123456:bench-token",
+        "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "TELEGRAM_API_BASE": "http://127.0.0.1:9",  # nothing listens: the bot's calls fail fast
+    }
+    photo = sized_jpeg(*PHOTO)
+    photos = [unique(photo) for _ in range(uploads)]
+    with serve(workdir, database_url) as app:
+        print(f"serve: {app.workers} workers x {app.threads} threads")
+        tree = psutil.Process(app.process.pid)
+        with sample_peak_rss(tree) as peak_rss, probing(app.url) as probes:
+            outcomes = burst(app.ingest_url(SLOT_ID), photos)
+    return report(outcomes, probes, peak_rss(), uploads)
+
+
+def burst(url: str, photos: list[bytes]) -> list[tuple[int, float, str | None]]:
+    """Each photo on its own connection, released together: (status, seconds from this
+    client's start of sending to the answer, Retry-After)."""
+    barrier = threading.Barrier(len(photos))
+    outcomes: list[tuple[int, float, str | None]] = []
+
+    def post(photo: bytes) -> None:
+        barrier.wait()
+        started = time.monotonic()
+        try:
+            answer = upload(url, photo)
+            status, retry_after = answer.status, answer.headers.get("retry-after")
+        except OSError:
+            status, retry_after = 0, None
+        outcomes.append((status, time.monotonic() - started, retry_after))
+
+    threads = [threading.Thread(target=post, args=(photo,)) for photo in photos]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+@contextmanager
+def probing(base_url: str) -> Iterator[dict[str, list[float]]]:
+    """Calls ``/healthz``, the admin login page and the Telegram webhook in turn, each on a fresh
+    connection, until the block ends; yields their latencies in ms."""
+    latencies: dict[str, list[float]] = {"/healthz": [], "/admin/login": [], "webhook": []}
+    stop = threading.Event()
+    update_ids = iter(range(1, 10**9))
+
+    def call(name: str) -> None:
+        started = time.monotonic()
+        if name == "webhook":
+            requests.post(
+                f"{base_url}/telegram/webhook",
+                data=json.dumps({"update_id": next(update_ids)}),
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET,
+                },
+                timeout=60,
+            ).raise_for_status()
+        else:
+            requests.get(f"{base_url}{name}", timeout=60).raise_for_status()
+        latencies[name].append((time.monotonic() - started) * 1000)
+
+    def probe() -> None:
+        while not stop.wait(PROBE_INTERVAL_SECONDS):
+            for name in latencies:
+                call(name)
+
+    prober = threading.Thread(target=probe, daemon=True)
+    prober.start()
+    try:
+        yield latencies
+    finally:
+        stop.set()
+        prober.join()
+
+
+@contextmanager
+def sample_peak_rss(tree: psutil.Process) -> Iterator[Callable[[], int]]:
+    """The peak of the summed resident memory of ``tree`` and its children."""
+    peak = 0
+    stop = threading.Event()
+
+    def total() -> int:
+        processes = [tree, *tree.children(recursive=True)]
+        size = 0
+        for process in processes:
+            with suppress(psutil.NoSuchProcess):
+                size += process.memory_info().rss
+        return size
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.wait(RSS_SAMPLE_SECONDS):
+            peak = max(peak, total())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield lambda: peak
+    finally:
+        stop.set()
+        sampler.join()
+
+
+def report(
+    outcomes: list[tuple[int, float, str | None]],
+    probes: dict[str, list[float]],
+    peak_rss: int,
+    uploads: int,
+) -> list[Row]:
+    statuses = Counter(status for status, _, _ in outcomes)
+    late = [seconds for _, seconds, _ in outcomes if seconds > T_SYNC_SECONDS]
+    refused = [(seconds, after) for status, seconds, after in outcomes if status == 429]
+    refused_late = [seconds for seconds, _ in refused if seconds > 1]
+    without_retry_after = sum(1 for _, after in refused if not after)
+    slowest = max(seconds for _, seconds, _ in outcomes)
+    answered_ok = statuses[200] + statuses[429] == uploads
+    rows = [
+        Row(
+            f"d) {uploads} at once, 10 s provider, 5 MB photos",
+            f"photo or early 429 + Retry-After, all within {T_SYNC_SECONDS} s",
+            f"{dict(sorted(statuses.items()))}; slowest {slowest:.1f} s, {len(late)} late; "
+            f"429s: slowest {max((s for s, _ in refused), default=0):.2f} s, "
+            f"{without_retry_after} without Retry-After",
+            answered_ok and not late and not without_retry_after and not refused_late,
+        )
+    ]
+    for name, values in probes.items():
+        p95 = percentile(values, 95) if values else float("inf")
+        rows.append(
+            Row(
+                f"d) {name} during the burst",
+                f"p95 <= {PROBE_TARGET_MS} ms",
+                f"p50 {percentile(values, 50):.0f} ms, p95 {p95:.0f} ms, "
+                f"max {max(values):.0f} ms ({len(values)} calls)"
+                if values
+                else "no answer",
+                p95 <= PROBE_TARGET_MS,
+            )
+        )
+    rows.append(
+        Row(
+            "d) peak RSS of the whole server during the burst",
+            f"<= {RSS_TARGET_BYTES / MIB:.0f} MiB",
+            f"{peak_rss / MIB:.0f} MiB",
+            peak_rss <= RSS_TARGET_BYTES,
+        )
+    )
+    return rows
+
+
+if __name__ == "__main__":
+    sys.exit(main())
