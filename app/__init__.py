@@ -13,15 +13,17 @@ from htmx_flask.requests import HtmxAwareRequest
 from app import db, errors, i18n, outbound
 from app.auth.guard import csrf
 from app.auth.passwords import BOOTH_CHECKS_AT_ONCE
-from app.config import PROJECT_ROOT, Config
+from app.config import Config
 from app.deadline import start_request_clock
 from app.headers import CookielessPublicResponses, security_headers
+from app.ingest.capacity import IngestCapacity
 from app.ingest.labels import JOB_SOURCE_LABELS, JOB_STATUS_LABELS
 from app.media.storage import MediaStore
 from app.ops import logs
 from app.ops import metrics as ops_metrics
 from app.ops.connection import CloseOnRefusal
 from app.proxy import TrustedProxies
+from app.resources import STATIC_DIR, TEMPLATES_DIR, check_resources
 
 SPOOL_IN_MEMORY_BYTES = 512 * 1024
 
@@ -51,12 +53,16 @@ def create_app(config: Config | None = None) -> Flask:
     if not config.secret_key:
         raise RuntimeError("SECRET_KEY is not set (photochanger serve generates one locally).")
 
-    app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"))
+    check_resources(i18n.LANGUAGES)
+
+    app = Flask(__name__, template_folder=TEMPLATES_DIR, static_folder=STATIC_DIR)
     Htmx(app)
     app.request_class = SpoolingRequest
     app.session_interface = CookielessPublicResponses()
     app.config.update(
         SECRET_KEY=config.secret_key,
+        SECRET_KEY_FALLBACKS=config.secret_keys[1:],
+        WTF_CSRF_SECRET_KEY=config.secret_keys[::-1],  # signs with the last, checks with all
         MAX_CONTENT_LENGTH=config.max_upload_bytes + 512 * 1024,
         DB_POOL_SIZE=min(config.threads, 20),
         SESSION_COOKIE_NAME="photochanger_session",
@@ -76,10 +82,13 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["photochanger.password_checks"] = threading.BoundedSemaphore(
         BOOTH_CHECKS_AT_ONCE
     )
+    app.extensions["photochanger.ingest_capacity"] = IngestCapacity(
+        config.ingest_job_places, config.image_work_per_worker
+    )
 
     app.before_request(start_request_clock)  # first, so upload time counts against deadlines
     app.after_request(security_headers)
-    logs.configure_logging(config.log_level)
+    logs.configure_logging(config.log_level, config.log_format)
     logs.init_app(app)
     db.init_app(app, config.database_url)
     i18n.init_app(app)

@@ -28,6 +28,7 @@ from app.bot.models import TelegramUser
 from app.config import Config
 from app.db import utcnow
 from app.deadline import Deadline, request_arrived_at
+from app.ingest.capacity import IngestCapacity
 from app.ingest.errors import IngestError
 from app.ingest.models import Job, JobSource
 from app.ingest.schemas import IngestRequest, Upload
@@ -54,6 +55,7 @@ NOT_CHARGED = frozenset(
         "slot_busy",
         "provider_busy",
         "provider_not_configured",
+        "provider_key_unreadable",
         "payload_too_large",
         "unsupported_media_type",
         "invalid_image",
@@ -74,6 +76,7 @@ class Turn:
     runtime: RuntimeSettings
     store: MediaStore
     outbound: Outbound
+    capacity: IngestCapacity
     deadline: Deadline
     update_id: int
 
@@ -158,7 +161,13 @@ def _run_job(
         )
         try:
             result = process_photo(
-                turn.session, turn.config, turn.store, turn.runtime, request, turn.outbound
+                turn.session,
+                turn.config,
+                turn.store,
+                turn.runtime,
+                request,
+                turn.outbound,
+                turn.capacity,
             )
         except IngestError as error:
             log.warning(

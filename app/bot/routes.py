@@ -63,6 +63,7 @@ def webhook() -> Response:
                 runtime=runtime,
                 store=context.media_store(),
                 outbound=outbound,
+                capacity=context.ingest_capacity(),
                 deadline=deadline,
                 update_id=update.update_id,
             )

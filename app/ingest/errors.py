@@ -19,6 +19,10 @@ FAILURES: dict[str, tuple[int, str]] = {
         422,
         _l("This Idempotency-Key was already used with a different photo; send a new key."),
     ),
+    "server_busy": (
+        429,
+        _l("The server is processing as many photos as it can; try again shortly."),
+    ),
     "slot_busy": (429, _l("This slot is processing as many photos as it may; try again shortly.")),
     "provider_busy": (
         429,
@@ -32,6 +36,13 @@ FAILURES: dict[str, tuple[int, str]] = {
     "provider_blocked": (502, _l("The AI provider refused this photo on safety grounds.")),
     "provider_no_image": (502, _l("The AI provider answered without an image.")),
     "provider_not_configured": (503, _l("The slot's AI provider has no API key configured.")),
+    "provider_key_unreadable": (
+        503,
+        _l(
+            "The stored API key of the slot's AI provider cannot be decrypted with the server's "
+            "SECRET_KEY; an admin must restore the previous key or enter the API key again."
+        ),
+    ),
     "provider_unavailable": (503, _l("The AI provider is unavailable right now.")),
     "timeout": (504, _l("Processing did not finish in time.")),
     "storage_full": (

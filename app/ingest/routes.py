@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import structlog
@@ -10,6 +11,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from app import context, db
 from app.deadline import request_arrived_at, request_deadline
+from app.ingest.capacity import IngestCapacity
 from app.ingest.errors import IngestError
 from app.ingest.models import JobSource
 from app.ingest.password import check_ingest_password
@@ -35,6 +37,17 @@ MAX_IDEMPOTENCY_KEY = 128
 @bp.post("/api/ingest/<slot_id>")
 @bp.post("/ingest/<slot_id>")  # registered first, so url_for builds this URL
 def ingest(slot_id: str) -> Response:
+    capacity = context.ingest_capacity()
+    try:
+        with capacity.job():
+            return run_ingest(slot_id, capacity)
+    except IngestError as error:
+        if error.failure_reason == "server_busy":
+            discard_body(context.config().max_upload_bytes + FORM_OVERHEAD_BYTES)
+        raise
+
+
+def run_ingest(slot_id: str, capacity: IngestCapacity) -> Response:
     session = db.session()
     config = context.config()
     slot = find_ingest_slot(session, slot_id)
@@ -63,7 +76,13 @@ def ingest(slot_id: str) -> Response:
         deadline=deadline,
     )
     result = process_photo(
-        session, config, context.media_store(), runtime, ingest_request, request_outbound()
+        session,
+        config,
+        context.media_store(),
+        runtime,
+        ingest_request,
+        request_outbound(),
+        capacity,
     )
     return image_response(result)
 
@@ -87,6 +106,21 @@ def check_body_size(content_length: int | None, cap_bytes: int) -> None:
 
 
 FORM_OVERHEAD_BYTES = 256 * 1024
+DISCARD_SECONDS = 3.0
+DISCARD_CHUNK_BYTES = 256 * 1024
+
+
+def discard_body(cap_bytes: int) -> None:
+    """Read and drop the unread body of a request refused before reading it (at most
+    ``cap_bytes``, for at most ``DISCARD_SECONDS``). The server already sent ``100 Continue``, so
+    the booth is sending the photo: closing with it unread resets the connection, and the booth
+    would see a broken connection instead of the refusal and its ``Retry-After``."""
+    if (request.content_length or 0) > cap_bytes:
+        return
+    give_up = time.monotonic() + DISCARD_SECONDS
+    stream = request.stream
+    while time.monotonic() < give_up and stream.read(DISCARD_CHUNK_BYTES):
+        pass
 
 
 def read_multipart_form() -> MultiDict[str, str]:

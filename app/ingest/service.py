@@ -25,6 +25,7 @@ from app.config import Config
 from app.db import DATABASE_UNAVAILABLE, retry_while_unavailable, utcnow
 from app.deadline import Deadline
 from app.ingest.admission import admit
+from app.ingest.capacity import IngestCapacity
 from app.ingest.errors import IngestError
 from app.ingest.ids import new_job_id
 from app.ingest.models import Job, JobStatus
@@ -63,7 +64,9 @@ def process_photo(
     runtime: RuntimeSettings,
     request: IngestRequest,
     outbound: Outbound,
+    capacity: IngestCapacity,
 ) -> IngestResult:
+    """Run one photo job; ``capacity`` gives turns at this process's image work."""
     slot = request.slot
     api_key = resolve_api_key(config, runtime, slot.provider)
     provider = get_provider(slot.provider, config, api_key, outbound)
@@ -95,10 +98,21 @@ def process_photo(
         original = admit(session, runtime, job, provider, request)
         if original is not None:
             return replay(session, store, job, original)
-        photo = prepare_photo(upload, config.max_image_pixels, slot.max_side)
-        templates = load_templates(store, slot, config.max_image_pixels)
+        with capacity.image_work(request.deadline):
+            photo = prepare_photo(upload, config.max_image_pixels, slot.max_side)
+            templates = load_templates(store, slot, config.max_image_pixels)
         return run_job(
-            session, store, runtime, config, job, provider, request, upload, photo, templates
+            session,
+            store,
+            runtime,
+            config,
+            capacity,
+            job,
+            provider,
+            request,
+            upload,
+            photo,
+            templates,
         )
     except IngestError as error:
         error.job_id = error.job_id or job.id
@@ -206,6 +220,7 @@ def run_job(
     store: MediaStore,
     runtime: RuntimeSettings,
     config: Config,
+    capacity: IngestCapacity,
     job: Job,
     provider: Provider,
     request: IngestRequest,
@@ -235,9 +250,10 @@ def run_job(
         raise IngestError("timeout", "The provider answered after the deadline; answer discarded.")
 
     answer_started = time.thread_time()
-    payload, preview = render_outputs(
-        result, output_mime, slot.output_quality, config.max_image_pixels
-    )
+    with capacity.image_work(request.deadline):
+        payload, preview = render_outputs(
+            result, output_mime, slot.output_quality, config.max_image_pixels
+        )
     parts = ResultParts(payload, output_mime, preview, upload.stream, upload.mime)
     stored = store.write_result(slot.slot_id, job.id, parts)
     try:

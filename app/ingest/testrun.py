@@ -17,6 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.config import Config
 from app.deadline import Deadline
+from app.ingest.capacity import IngestCapacity
 from app.ingest.errors import IngestError
 from app.ingest.models import Job
 from app.ingest.schemas import IngestRequest, Upload
@@ -50,6 +51,7 @@ def run_test(
     store: MediaStore,
     runtime: RuntimeSettings,
     outbound: Outbound,
+    capacity: IngestCapacity,
     slot: Slot,
     upload: Upload | None,
     source: str,
@@ -71,7 +73,7 @@ def run_test(
         deadline=deadline,
     )
     try:
-        result = process_photo(session, config, store, runtime, request, outbound)
+        result = process_photo(session, config, store, runtime, request, outbound, capacity)
     except IngestError as error:
         return _report(session, error.job_id, error)
     return _report(session, result.job_id, None)

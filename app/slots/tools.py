@@ -66,6 +66,7 @@ def start_run(
         context.media_store(),
         runtime,
         request_outbound(),
+        context.ingest_capacity(),
         slot,
         upload,
         source,
