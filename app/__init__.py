@@ -16,7 +16,7 @@ from app.auth.passwords import BOOTH_CHECKS_AT_ONCE
 from app.config import Config
 from app.deadline import start_request_clock
 from app.headers import CookielessPublicResponses, security_headers
-from app.ingest.capacity import IngestCapacity
+from app.ingest import capacity
 from app.ingest.labels import JOB_SOURCE_LABELS, JOB_STATUS_LABELS
 from app.media.storage import MediaStore
 from app.ops import logs
@@ -82,9 +82,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["photochanger.password_checks"] = threading.BoundedSemaphore(
         BOOTH_CHECKS_AT_ONCE
     )
-    app.extensions["photochanger.ingest_capacity"] = IngestCapacity(
-        config.ingest_job_places, config.image_work_per_worker
-    )
+    capacity.init_app(app, config.ingest_job_places, config.image_work_per_worker)
 
     app.before_request(start_request_clock)  # first, so upload time counts against deadlines
     app.after_request(security_headers)

@@ -1,4 +1,4 @@
-"""The ``photochanger`` command: serve, database, admins, cleanup and the Telegram webhook."""
+"""The ``photochanger`` command: serve, database, admins, cleanup, backups, Telegram webhook."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 from sqlalchemy.orm import Session
@@ -54,17 +55,33 @@ def serve() -> None:
     Without DATABASE_URL an embedded PostgreSQL is started beside MEDIA_ROOT.
     """
     from app.auth.service import ensure_first_admin
-    from app.ops.serve import exec_gunicorn, local_secret, metrics_dir_env, run_gunicorn
+    from app.i18n import LANGUAGES
+    from app.ops.logs import configure_logging
+    from app.ops.serve import (
+        announce,
+        announce_first_start,
+        exec_gunicorn,
+        local_secret,
+        metrics_dir_env,
+        run_gunicorn,
+    )
+    from app.ops.stored_secrets import log_unreadable_secrets
+    from app.resources import MissingResources, check_resources
     from app.settings.service import ensure_ingest_password
 
+    try:
+        check_resources(LANGUAGES)
+    except MissingResources as error:
+        raise click.ClickException(str(error)) from error
     config = Config()
+    configure_logging(config.log_level, config.log_format)
     overrides = metrics_dir_env(os.environ)
     if not config.secret_key:
         overrides["SECRET_KEY"] = local_secret(config, "secret_key")
         config = config.model_copy(update={"secret_key": overrides["SECRET_KEY"]})
     embedded = not config.database_url
     if embedded:
-        click.echo(f"Embedded PostgreSQL running in {config.local_state_dir / 'pgdata'}")
+        announce("serve.embedded_database", folder=str(config.local_state_dir / "pgdata"))
     with command_database(config) as url:
         upgrade_database(url)
         overrides["DATABASE_URL"] = url
@@ -73,16 +90,14 @@ def serve() -> None:
                 session, config.admin_username, config.admin_password
             )
             ingest_password = ensure_ingest_password(session, config)
-        if admin_password:
-            click.echo(f"First admin created: {config.admin_username} / {admin_password}")
-        if ingest_password:
-            click.echo(f"Global ingest password (booth 'password' field): {ingest_password}")
-        click.echo(f"Serving on http://{config.host}:{config.port}", nl=True)
+            log_unreadable_secrets(session, config)
+        announce_first_start(config.admin_username, admin_password, ingest_password)
+        announce("serve.starting", url=f"http://{config.host}:{config.port}")
         sys.stdout.flush()
         if not embedded:
             exec_gunicorn(config, overrides)
         code = run_gunicorn(config, overrides)
-    click.echo("Embedded PostgreSQL stopped.")
+    announce("serve.embedded_database_stopped")
     sys.exit(code)
 
 
@@ -142,6 +157,31 @@ def cleanup(dry_run: bool) -> None:
     with configured_database(Config()) as config:
         code = run_cleanup_command(config, dry_run=dry_run)
     sys.exit(code)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def backup(directory: Path) -> None:
+    """Write the database and the live media, consistent with each other, to DIRECTORY (a new
+    or empty folder), with a manifest of checksums."""
+    from app.ops.backup import backup_command
+
+    sys.exit(backup_command(Config(), directory))
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--accept-other-secret-key",
+    is_flag=True,
+    help="Restore although SECRET_KEY differs from the backed-up install's.",
+)
+def restore(directory: Path, accept_other_secret_key: bool) -> None:
+    """Restore the backup in DIRECTORY into an empty database and an empty MEDIA_ROOT, then
+    upgrade the schema."""
+    from app.ops.backup_restore import restore_command
+
+    sys.exit(restore_command(Config(), directory, accept_other_secret_key))
 
 
 @main.group()
@@ -239,3 +279,68 @@ def telegram_bot(config: Config) -> Iterator[TeleBot]:
         raise click.ClickException(
             f"Telegram at {config.telegram_api_base}: {detail}{code}"
         ) from None
+
+
+@main.group()
+def secrets() -> None:
+    """Stored provider keys and booth passwords across a SECRET_KEY rotation
+    (SECRET_KEY_FALLBACKS)."""
+
+
+@secrets.command("status")
+def secrets_status() -> None:
+    """Which key each stored secret needs; exit status 1 when one is unreadable."""
+    from app.ops.logs import configure_logging
+    from app.ops.stored_secrets import inspect_secrets
+
+    configure_logging("WARNING")  # the command's output is its report
+    config = Config()
+    with command_session(config) as session:
+        stored = inspect_secrets(session, config)
+    click.echo(f"Keys: SECRET_KEY and {len(config.secret_keys) - 1} in SECRET_KEY_FALLBACKS")
+    for name, state in {
+        **{f"provider key {p}": s for p, s in stored.provider_keys.items()},
+        **stored.booth_passwords,
+    }.items():
+        click.echo(f"{name + ':':<32}{state}")
+    _report_secrets(stored.unreadable, stored.needs_fallback, config)
+
+
+@secrets.command("rotate")
+def secrets_rotate() -> None:
+    """Re-encrypt the stored provider keys under SECRET_KEY, then say whether
+    SECRET_KEY_FALLBACKS can be removed."""
+    from app.ops.logs import configure_logging
+    from app.ops.stored_secrets import rotate
+
+    configure_logging("WARNING")  # the command's output is its report
+    config = Config()
+    with command_session(config) as session:
+        rotation, after = rotate(session, config)
+    click.echo(
+        f"Provider keys re-encrypted under SECRET_KEY: {len(rotation.rotated)}"
+        f"{_names(rotation.rotated)}; already under it: {len(rotation.current)}; "
+        f"unreadable: {len(rotation.unreadable)}{_names(rotation.unreadable)}"
+    )
+    _report_secrets(after.unreadable, after.needs_fallback, config)
+
+
+def _names(names: list[str]) -> str:
+    return f" ({', '.join(names)})" if names else ""
+
+
+def _report_secrets(unreadable: list[str], needs_fallback: list[str], config: Config) -> None:
+    rotating = len(config.secret_keys) > 1
+    if rotating and needs_fallback:
+        click.echo(
+            f"Still under an earlier key: {', '.join(needs_fallback)}. A booth password moves to "
+            "SECRET_KEY at its booth's next accepted photo or when it is set again; keep "
+            "SECRET_KEY_FALLBACKS until then."
+        )
+    elif rotating:
+        click.echo("Nothing needs SECRET_KEY_FALLBACKS any more: it can be removed.")
+    if unreadable:
+        raise click.ClickException(
+            f"Unreadable under SECRET_KEY and SECRET_KEY_FALLBACKS: {', '.join(unreadable)}. "
+            "Put the key they were stored under in SECRET_KEY_FALLBACKS, or enter them again."
+        )

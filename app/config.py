@@ -23,6 +23,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.proxy import Network, parse_networks
 from app.resources import PROJECT_ROOT as PROJECT_ROOT
+from app.resources import default_media_root
 
 ACCEL_PREFIX = re.compile(r"^/(?:[A-Za-z0-9_][A-Za-z0-9_.~-]*/)+$")
 
@@ -46,7 +47,7 @@ class Config(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, env_ignore_empty=True)
 
     database_url: str | None = None
-    media_root: Path = PROJECT_ROOT / "media"
+    media_root: Path = Field(default_factory=default_media_root)
     public_base_url: str | None = None
     secret_key: str | None = None
     secret_key_fallbacks: str = ""

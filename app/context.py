@@ -7,7 +7,6 @@ import threading
 from flask import current_app
 
 from app.config import Config
-from app.ingest.capacity import IngestCapacity
 from app.media.storage import MediaStore
 
 
@@ -24,9 +23,4 @@ def media_store() -> MediaStore:
 def password_checks() -> threading.BoundedSemaphore:
     """This process's slots for booth password checks running at once."""
     value: threading.BoundedSemaphore = current_app.extensions["photochanger.password_checks"]
-    return value
-
-
-def ingest_capacity() -> IngestCapacity:
-    value: IngestCapacity = current_app.extensions["photochanger.ingest_capacity"]
     return value

@@ -22,6 +22,14 @@ def _packaged_or_checkout(name: str) -> Path:
     return packaged if packaged.is_dir() else PROJECT_ROOT / name
 
 
+def default_media_root() -> Path:
+    """The checkout's ``media/`` folder; for an installed wheel, ``media/`` in the working
+    directory (never inside site-packages)."""
+    if (PACKAGE_DIR / "templates").is_dir():
+        return Path.cwd() / "media"
+    return PROJECT_ROOT / "media"
+
+
 TEMPLATES_DIR = _packaged_or_checkout("templates")
 MIGRATIONS_DIR = _packaged_or_checkout("migrations")
 STATIC_DIR = PACKAGE_DIR / "static"

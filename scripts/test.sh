@@ -19,6 +19,8 @@ need_debian() {  # need_debian BINARY PACKAGE PURPOSE
   fi
 }
 need_debian "${CHROMIUM_PATH:-/usr/bin/chromium}" chromium "the browser tests (or set CHROMIUM_PATH)"
+need_debian /usr/sbin/nginx nginx "the reverse proxy tests (nginx -t and a real nginx in front of gunicorn)"
+need_debian promtool prometheus "the monitoring tests (promtool checks and unit-tests the alert rules)"
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

@@ -24,6 +24,7 @@ from app.bot.processing import Turn, update_seconds
 from app.bot.state import claim_update
 from app.db import utcnow
 from app.deadline import request_deadline
+from app.ingest.capacity import current_capacity
 from app.providers.base import request_outbound
 from app.settings.service import load_settings
 
@@ -63,7 +64,7 @@ def webhook() -> Response:
                 runtime=runtime,
                 store=context.media_store(),
                 outbound=outbound,
-                capacity=context.ingest_capacity(),
+                capacity=current_capacity(),
                 deadline=deadline,
                 update_id=update.update_id,
             )

@@ -28,6 +28,7 @@ FAILURES: dict[str, str] = {
         "The AI service is not available right now. Please try again later."
     ),
     "provider_not_configured": _l("This style is not available right now. Please choose another."),
+    "provider_key_unreadable": _l("This style is not available right now. Please choose another."),
     "timeout": _l("Processing took too long. Please try again."),
     "payload_too_large": _l("The photo is too large for this style. Please send a smaller one."),
     "unsupported_media_type": _l("This is not a photo: please send a JPEG, PNG or WEBP image."),

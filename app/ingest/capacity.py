@@ -21,10 +21,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from flask import Flask, current_app
+
 from app.deadline import Deadline
 from app.ingest.errors import IngestError
 
 RETRY_AFTER_SECONDS = 5
+EXTENSION = "photochanger.ingest_capacity"
 
 
 class IngestCapacity:
@@ -55,3 +58,13 @@ class IngestCapacity:
             yield
         finally:
             self._image_work.release()
+
+
+def init_app(app: Flask, jobs: int, image_work: int) -> None:
+    app.extensions[EXTENSION] = IngestCapacity(jobs, image_work)
+
+
+def current_capacity() -> IngestCapacity:
+    """The capacity of the process serving the current request."""
+    value: IngestCapacity = current_app.extensions[EXTENSION]
+    return value

@@ -8,7 +8,8 @@ until the window ends. Only failures count, so a busy booth that sends many phot
 never throttled; parallel guesses may pass the limit by the number in flight, which the cheap
 check makes harmless. A legacy scrypt hash (stored before the keyed hash existed) is expensive,
 so at most ``BOOTH_CHECKS_AT_ONCE`` of those run at once per process; the first right password
-replaces it with the keyed hash.
+replaces it with the keyed hash. A hash under a key of SECRET_KEY_FALLBACKS is accepted too and
+replaced the same way by one under SECRET_KEY.
 """
 
 from __future__ import annotations
@@ -56,15 +57,16 @@ def check_ingest_password(
     if failures.count >= FAILURE_LIMIT:
         log.warning("ingest.password_throttled", slot_id=slot.slot_id, ip=client_ip)
         raise IngestError("too_many_attempts", retry_after=failures.retry_after)
+    keys = config.booth_password_keys
     if stored.startswith(BOOTH_HASH_PREFIX):
-        outcome = check_booth_password(config.booth_password_key, stored, candidate or "")
+        outcome = check_booth_password(keys[0], stored, candidate or "", keys[1:])
     else:
         if not checks.acquire(timeout=LEGACY_CHECK_WAIT_SECONDS):
             raise IngestError(
                 "too_many_attempts", "Too many password checks at once.", retry_after=1
             )
         try:
-            outcome = check_booth_password(config.booth_password_key, stored, candidate or "")
+            outcome = check_booth_password(keys[0], stored, candidate or "", keys[1:])
         finally:
             checks.release()
     if not outcome.valid:

@@ -11,7 +11,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from app import context, db
 from app.deadline import request_arrived_at, request_deadline
-from app.ingest.capacity import IngestCapacity
+from app.ingest.capacity import IngestCapacity, current_capacity
 from app.ingest.errors import IngestError
 from app.ingest.models import JobSource
 from app.ingest.password import check_ingest_password
@@ -37,7 +37,7 @@ MAX_IDEMPOTENCY_KEY = 128
 @bp.post("/api/ingest/<slot_id>")
 @bp.post("/ingest/<slot_id>")  # registered first, so url_for builds this URL
 def ingest(slot_id: str) -> Response:
-    capacity = context.ingest_capacity()
+    capacity = current_capacity()
     try:
         with capacity.job():
             return run_ingest(slot_id, capacity)

@@ -119,6 +119,13 @@ class MediaStore:
             raise UnsafePath(relative)
         return candidate
 
+    def relative(self, path: Path) -> str:
+        """``path`` as a stored relative path (``results/…``); refuses one outside the volume."""
+        resolved = path.resolve()
+        if not resolved.is_relative_to(self.root) or resolved == self.root:
+            raise UnsafePath(str(path))
+        return resolved.relative_to(self.root).as_posix()
+
     def spool_file(self) -> IO[bytes]:
         """An unnamed temp file on the volume for an upload; it vanishes when closed."""
         self.temp_dir.mkdir(parents=True, exist_ok=True)

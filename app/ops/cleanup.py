@@ -147,7 +147,7 @@ def cleanup_lock(session: Session) -> Iterator[bool]:
 
 def run_cleanup_command(config: Config, dry_run: bool = False) -> int:
     """``photochanger cleanup``: 0 when done or skipped, 1 on any failure, 2 without a database."""
-    configure_logging(config.log_level)
+    configure_logging(config.log_level, config.log_format)
     if not config.database_url:
         print(
             "cleanup: DATABASE_URL is not set; point it at the PhotoChanger database.",

@@ -55,15 +55,17 @@ def forget_dead_handles(data_dir: Path) -> None:
 
 
 @contextmanager
-def configured_database(config: Config) -> Iterator[Config]:
+def configured_database(config: Config, migrate: bool = True) -> Iterator[Config]:
     """``config`` with a DATABASE_URL for one command: the configured one, else the embedded
-    server beside MEDIA_ROOT (attached to or started, migrated, and let go afterwards)."""
+    server beside MEDIA_ROOT (attached to or started, migrated unless ``migrate`` is False (a
+    restore wants it empty), and let go afterwards)."""
     if config.database_url:
         yield config
         return
     server, url = start_embedded_postgres(config.local_state_dir / "pgdata")
     try:
-        upgrade_database(url)
+        if migrate:
+            upgrade_database(url)
         yield config.model_copy(update={"database_url": url})
     finally:
         server.cleanup()

@@ -19,7 +19,11 @@ from prometheus_client import multiprocess
 from app.config import Config
 from app.db import DATABASE_UNAVAILABLE
 from app.ingest.workers import interrupt_jobs_of_worker
+from app.ops.gunicorn_logging import StructuredLogger
 from app.ops.serve import MULTIPROC_ENV, PRIVATE_METRICS_PREFIX
+
+logger_class = StructuredLogger
+"""Gunicorn's own lines and its one access event per request, rendered like the app's logs."""
 
 
 def child_exit(server: Any, worker: Any) -> None:

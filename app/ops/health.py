@@ -1,4 +1,5 @@
-"""``/healthz``: the database and the media volume must work; anything else is only reported."""
+"""``/healthz``: the database and the media volume must work; anything else is only reported
+(stored secrets that SECRET_KEY cannot read: booths whose providers are fine keep working)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, jsonify
 
 from app import context, db
+from app.ops.stored_secrets import unreadable_secrets
 
 bp = Blueprint("health", __name__)
 
@@ -38,7 +40,16 @@ def healthz() -> tuple[Response, int]:
         except Exception as error:  # any failure of a dependency makes the instance unhealthy
             healthy = False
             checks[name] = f"error: {type(error).__name__}"
-    body = {"status": "ok" if healthy else "error", "checks": checks}
+    body: dict[str, Any] = {"status": "ok" if healthy else "error", "checks": checks}
+    if healthy and (unreadable := _unreadable_secrets()):
+        body["warnings"] = {"unreadable_secrets": unreadable}
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
     return response, 200 if healthy else 503
+
+
+def _unreadable_secrets() -> list[str]:
+    try:
+        return unreadable_secrets(db.session(), context.config())
+    except sa.exc.SQLAlchemyError:  # the database went away after its check: reported next time
+        return []

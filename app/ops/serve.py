@@ -12,11 +12,29 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from app.config import Config
+from app.ops.logs import operator_logger
 
 MAX_SYNC_SECONDS = 60
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 PRIVATE_METRICS_PREFIX = "photochanger-metrics-"
 UPLOAD_ALLOWANCE_SECONDS = 60
+
+
+def announce(event: str, **fields: object) -> None:
+    """One of serve's own lines (the embedded database, where it listens), at every LOG_LEVEL."""
+    operator_logger("photochanger.serve").info(event, **fields)
+
+
+def announce_first_start(
+    admin_username: str, admin_password: str | None, ingest_password: str | None
+) -> None:
+    """The passwords generated at first start, printed this once as events like every other line
+    (an operator finds them with ``grep first_start``); none when the environment set them."""
+    log = operator_logger("photochanger.serve")
+    if admin_password:
+        log.warning("first_start.admin_created", username=admin_username, password=admin_password)
+    if ingest_password:
+        log.warning("first_start.ingest_password_created", password=ingest_password)
 
 
 def gunicorn_command(config: Config) -> list[str]:

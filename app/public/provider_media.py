@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, send_file
+from flask import Blueprint, Response, jsonify
 
+from app import context
+from app.media.delivery import send_media
 from app.media.provider_links import LinkExpired, LinkInvalid
 from app.providers.base import request_outbound
 
@@ -22,6 +24,8 @@ def provider_media(token: str) -> Response | tuple[Response, int]:
         return jsonify(
             status="error", failure_reason="link_expired", message="This link has expired."
         ), 410
-    response = send_file(published.path, mimetype=published.mime, conditional=True)
+    response = send_media(
+        context.media_store(), published.path, published.mime, context.config().media_accel_redirect
+    )
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, make_response, render_template, request, send_file
+from flask import Blueprint, Response, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from spectree import Response as SpecResponse
 
 from app import context, db
 from app.api import ApiError, spec
 from app.headers import keep_out_of_search_engines, no_store
+from app.media.delivery import send_media
+from app.media.storage import PREVIEW_MIME
 from app.public.display import describe_expiry
 from app.public.qr import qr_svg
 from app.public.service import (
@@ -30,24 +32,28 @@ FILE_MAX_AGE_SECONDS = 300
 
 @bp.get("/public/results/<job_id>")
 def result_file(job_id: str) -> Response:
-    result = find_live_result(db.session(), context.media_store(), job_id)
-    response = send_file(
+    store = context.media_store()
+    result = find_live_result(db.session(), store, job_id)
+    response = send_media(
+        store,
         result.payload,
-        mimetype=result.mime,
-        as_attachment=request.args.get("download") == "1",
+        result.mime,
+        context.config().media_accel_redirect,
         download_name=result.download_name,
-        conditional=True,
-        etag=True,
+        as_attachment=request.args.get("download") == "1",
     )
     return cache_until_expiry(response, result)
 
 
 @bp.get("/public/results/<job_id>/preview")
 def result_preview(job_id: str) -> Response:
-    result = find_live_result(db.session(), context.media_store(), job_id)
+    store = context.media_store()
+    result = find_live_result(db.session(), store, job_id)
     if not result.preview.is_file():
         raise ResultNotFound(job_id)
-    response = send_file(result.preview, mimetype="image/webp", conditional=True, etag=True)
+    response = send_media(
+        store, result.preview, PREVIEW_MIME, context.config().media_accel_redirect
+    )
     return cache_until_expiry(response, result)
 
 

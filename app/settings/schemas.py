@@ -79,6 +79,8 @@ class ProviderKeyOut(BaseModel):
     source: Literal["env", "settings"] | None = None
     updated_at: datetime | None = None
     last4: str | None = None
+    unreadable: bool = False
+    """Stored, but no key of SECRET_KEY and SECRET_KEY_FALLBACKS decrypts it."""
 
 
 class SettingsOut(BaseModel):

@@ -116,8 +116,8 @@ def set_ingest_password(
 
 
 def upgrade_ingest_password_hash(session: Session, old_hash: str, new_hash: str) -> None:
-    """Store the keyed form of the global ingest password in place of its legacy scrypt hash,
-    unless an admin changed the password meanwhile."""
+    """Store the hash under the current key in place of the one that matched (legacy scrypt, a
+    fallback key's, or one without key id), unless an admin changed the password meanwhile."""
     session.execute(
         update(SettingRow)
         .where(

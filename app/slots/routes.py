@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Response, abort, redirect, render_template, send_file, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from htmx_flask import request
@@ -25,6 +25,7 @@ from app.config import Config
 from app.db import utcnow
 from app.forms import FormState
 from app.htmx import render_page, wants_fragment
+from app.media.delivery import send_media
 from app.providers.keys import resolve_api_key
 from app.providers.local import STYLES
 from app.providers.registry import KEY_PROVIDERS, PROVIDERS, provider_label
@@ -332,9 +333,10 @@ def template_image(slot_id: str, media_id: str) -> Response:
         template = find_template(db.session(), slot_id, media_id)
     except TemplateNotFound:
         abort(404)
-    path, mime = thumbnail_file(context.media_store(), template)
+    store = context.media_store()
+    path, mime = thumbnail_file(store, template)
     if not path.is_file():
         abort(404)
-    response = send_file(path, mimetype=mime, conditional=True, etag=True)
+    response = send_media(store, path, mime, context.config().media_accel_redirect)
     response.headers["Cache-Control"] = "private, max-age=86400"
     return response

@@ -165,8 +165,9 @@ def apply_slot_change(slot: Slot, change: SlotUpdate) -> None:
 def upgrade_slot_password_hash(
     session: Session, slot_id: str, old_hash: str, new_hash: str
 ) -> None:
-    """Store the keyed form of a slot's ingest password in place of its legacy scrypt hash, unless
-    an admin changed the password meanwhile; not a save (version and author stay)."""
+    """Store the hash under the current key in place of the one that matched (legacy scrypt, a
+    fallback key's, or one without key id), unless an admin changed the password meanwhile; not a
+    save (version and author stay)."""
     session.execute(
         update(Slot)
         .where(Slot.slot_id == slot_id, Slot.ingest_password_hash == old_hash)

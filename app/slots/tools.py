@@ -19,6 +19,7 @@ from app.api import AUTH_ERRORS, BEARER, ApiError, api_blueprint, spec, validati
 from app.auth.guard import require_admin_session
 from app.db import utcnow
 from app.deadline import request_arrived_at, request_deadline
+from app.ingest.capacity import current_capacity
 from app.ingest.errors import IngestError
 from app.ingest.models import Job, JobSource, JobStatus
 from app.ingest.results_zip import zip_chunks, zip_entries
@@ -66,7 +67,7 @@ def start_run(
         context.media_store(),
         runtime,
         request_outbound(),
-        context.ingest_capacity(),
+        current_capacity(),
         slot,
         upload,
         source,

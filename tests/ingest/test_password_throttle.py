@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 from flask import Flask
 from sqlalchemy import select
@@ -30,6 +31,12 @@ from tests.support.servers import LiveServer
 from tests.support.stored import reload_settings
 
 WRONG = "not-the-password"
+
+
+@pytest.fixture
+def config(make_config):
+    """Room for every upload the tests send at once: only the password throttle may refuse."""
+    return make_config(ingest_jobs_per_worker=32)
 
 
 def guess(http: requests.Session, url: str, jpeg: bytes, password: str = WRONG) -> int:

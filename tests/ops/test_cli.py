@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -71,13 +71,13 @@ def test_serve_without_database_url_runs_embedded_postgres_end_to_end(tmp_path):
     process = start_serve(env, log)
     try:
         wait_healthy(url, process, 90, log.read_text)
-        printed = log.read_text()
-        admin_password = re.search(r"First admin created: admin / (\S+)", printed)
-        ingest_password = re.search(r"Global ingest password.*: (\S+)", printed)
-        assert admin_password and ingest_password, printed
+        printed = {event["event"]: event for event in map(json.loads, log.read_text().splitlines())}
+        assert printed["first_start.admin_created"]["username"] == "admin"
+        assert printed["first_start.admin_created"]["password"]
+        ingest_password = printed["first_start.ingest_password_created"]["password"]
         response = requests.post(
             f"{url}/ingest/slot-015",
-            data={"password": ingest_password.group(1)},
+            data={"password": ingest_password},
             files={"fileToUpload": ("a.jpg", make_image_bytes(), "image/jpeg")},
             timeout=30,
         )
@@ -85,7 +85,7 @@ def test_serve_without_database_url_runs_embedded_postgres_end_to_end(tmp_path):
         job_id = response.headers["X-Job-Id"]
     finally:
         assert stop(process) == 0
-    assert "Embedded PostgreSQL stopped." in log.read_text()
+    assert '"event": "serve.embedded_database_stopped"' in log.read_text()
     assert (tmp_path / ".photochanger" / "pgdata" / "PG_VERSION").exists()
     assert not (tmp_path / ".photochanger" / "pgdata" / "postmaster.pid").exists()
 
@@ -93,7 +93,7 @@ def test_serve_without_database_url_runs_embedded_postgres_end_to_end(tmp_path):
     process = start_serve(env, second_log)
     try:
         wait_healthy(url, process, 90, second_log.read_text)
-        assert "First admin created" not in second_log.read_text()
+        assert "first_start." not in second_log.read_text()
         assert requests.get(f"{url}/api/jobs/{job_id}", timeout=5).json()["status"] == "done"
     finally:
         stop(process)

@@ -49,9 +49,14 @@ def test_get_returns_the_settings_without_any_secret(api):
         "ingest_password_updated_at": None,
         "ingest_password_updated_by": None,
         "provider_keys": {
-            "gemini": {"configured": False, "source": None, "updated_at": None, "last4": None},
-            "openai": {"configured": False, "source": None, "updated_at": None, "last4": None},
-            "turbotext": {"configured": False, "source": None, "updated_at": None, "last4": None},
+            provider: {
+                "configured": False,
+                "source": None,
+                "updated_at": None,
+                "last4": None,
+                "unreadable": False,
+            }
+            for provider in ("gemini", "openai", "turbotext")
         },
         "gallery_shared_until": None,
         "telegram_bot_username": None,
