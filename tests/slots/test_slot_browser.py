@@ -63,7 +63,13 @@ def test_upload_a_template_see_its_thumbnail_remove_it_and_still_save(admin_page
 
     thumbnail = admin_page.locator(".template-item img")
     expect(thumbnail).to_be_visible()
-    assert thumbnail.evaluate("img => img.complete && img.naturalWidth > 0")
+    loaded_width = thumbnail.evaluate(
+        """img => img.complete ? img.naturalWidth : new Promise(done => {
+            img.onload = () => done(img.naturalWidth);
+            img.onerror = () => done(0);
+        })"""
+    )
+    assert loaded_width > 0
     expect(admin_page.locator("#slot-version")).to_have_value("2")
 
     admin_page.click(".template-item button")
