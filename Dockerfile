@@ -1,10 +1,9 @@
-# syntax=docker/dockerfile:1
-#
 # PhotoChanger container image.
 #
 #   docker build -t photochanger .
-#   docker run -p 8000:8000 -v media:/data/media photochanger          # embedded PostgreSQL (pgserver)
-#   docker compose up                                                   # app + postgres 16 + cron
+#   docker run -p 8000:8000 -v media:/data/media -v state:/data/.photochanger photochanger
+#                                               # embedded PostgreSQL (pgserver) kept in `state`
+#   docker compose up -d --build                                        # app + postgres 16 + cron
 #
 # One image serves both the `app` service (`photochanger serve`, the default CMD) and the `cron`
 # service (`scripts/cron-entrypoint.sh`, run as root, which drops to the `photochanger` user for
@@ -13,10 +12,9 @@
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # --------------------------------------------------------------------------------------------
-# Builder: a virtualenv in /opt/venv with all dependencies and the project installed in
-# editable mode from /app. The runtime stage copies /opt/venv and /app to the same paths, so the
-# editable install keeps pointing at /app, where the app finds templates/ and migrations/ next
-# to the app/ package.
+# Builder: a virtualenv in /opt/venv with all dependencies and the project installed as a wheel
+# (not editable): the installed package carries its templates, migrations, static files and
+# compiled catalogs. /app keeps only what is not Python package data (scripts/, crontab).
 # --------------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS builder
 
@@ -42,17 +40,19 @@ RUN mkdir app && touch app/__init__.py \
  && rm -rf app build ./*.egg-info
 
 # The project itself.
+COPY setup.py MANIFEST.in ./
 COPY app ./app
 COPY templates ./templates
 COPY migrations ./migrations
 COPY scripts ./scripts
 COPY crontab ./crontab
 
-# Editable install (PEP 660) against /app; build deps are the venv's own setuptools/wheel.
-# Catalogs are compiled like scripts/bootstrap.sh does (*.mo files are not in git).
-RUN pip install --no-deps --no-build-isolation -e /app \
- && pybabel compile --use-fuzzy -d app/translations \
- && python -m compileall -q app migrations scripts \
+# Non-editable install; build deps are the venv's own setuptools, wheel and babel (a dependency,
+# installed above), and setup.py compiles the catalogs into the wheel. The sources go afterwards:
+# gunicorn puts its working directory (/app) first on sys.path, where app/ would shadow the wheel.
+RUN pip install --no-deps --no-build-isolation /app \
+ && rm -rf app templates migrations build ./*.egg-info setup.py MANIFEST.in \
+ && python -m compileall -q scripts \
  && chmod 0755 scripts/cron-entrypoint.sh
 
 # --------------------------------------------------------------------------------------------
@@ -71,6 +71,7 @@ LABEL org.opencontainers.image.title="PhotoChanger" \
 #    only /etc/cron.d/photochanger, installed at start by scripts/cron-entrypoint.sh.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends cron \
+ && apt-get clean \
  && rm -rf /var/lib/apt/lists/* \
  && sed -i -E 's/^(session[[:space:]]+)required([[:space:]]+pam_loginuid\.so)/\1optional\2/' /etc/pam.d/cron \
  && rm -f /etc/cron.d/* /etc/cron.hourly/* /etc/cron.daily/* /etc/cron.weekly/* /etc/cron.monthly/*

@@ -102,7 +102,7 @@ class GunicornServer:
         threads: int = 8,
         log_path: Path | None = None,
     ) -> None:
-        from app.ops.serve import gunicorn_command
+        from app.ops.serve import gunicorn_command, gunicorn_environment
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -116,7 +116,7 @@ class GunicornServer:
         )
         self.process = subprocess.Popen(
             gunicorn_command(config),
-            env={**os.environ, "LOG_LEVEL": "WARNING", **env},
+            env=gunicorn_environment(os.environ, {"LOG_LEVEL": "WARNING", **env}),
             cwd=PROJECT_ROOT,
             stdout=log_path.open("ab") if log_path else subprocess.DEVNULL,
             stderr=subprocess.PIPE,

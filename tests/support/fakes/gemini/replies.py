@@ -26,6 +26,8 @@ class Reply:
     hang: bool = False
     drip_seconds: float | None = None
     """Send the headers at once, then the body one byte per ``drip_seconds``."""
+    delay_seconds: float = 0.0
+    """Think this long before answering, like a real image model."""
 
 
 HANG = Reply(0, b"", hang=True)

@@ -73,6 +73,8 @@ class GeminiFake:
             return _response(overloaded_reply())
         if reply.drip_seconds is not None:
             return self._dripped(reply, reply.drip_seconds)
+        if reply.delay_seconds:
+            self._released.wait(reply.delay_seconds)
         return _response(reply)
 
     def _dripped(self, reply: Reply, seconds: float) -> Response:
