@@ -13,7 +13,6 @@ looks complete.
 from __future__ import annotations
 
 import shutil
-import sys
 from dataclasses import dataclass
 from datetime import datetime
 from graphlib import TopologicalSorter
@@ -32,7 +31,6 @@ from app.media.models import MediaObject
 from app.media.storage import MediaStore, UnsafePath
 from app.ops.backup_format import (
     DATABASE_DIR,
-    EXIT_FAILED,
     EXIT_REFUSED,
     MANIFEST_NAME,
     MEDIA_DIR,
@@ -42,10 +40,10 @@ from app.ops.backup_format import (
     SequenceValue,
     StoredCopy,
     TableDump,
-    first_line,
     hashed_file,
     installed_secret_keys,
     read_chunks,
+    report_failure,
     secret_key_check,
 )
 from app.slots.models import TemplateMedia
@@ -92,12 +90,8 @@ def backup_command(config: Config, target: Path) -> int:
         prepare_target(target)
         with configured_database(config) as configured:
             manifest = write_backup(configured, target)
-    except BackupError as error:
-        print(f"backup: {error.message}", file=sys.stderr)
-        return error.exit_code
-    except Exception as error:  # the database, the disk, the embedded server: one line each
-        print(f"backup: failed: {first_line(error)}", file=sys.stderr)
-        return EXIT_FAILED
+    except Exception as error:
+        return report_failure("backup", error)
     rows = sum(table.rows for table in manifest.tables)
     size = sum(item.size for item in manifest.media)
     print(

@@ -21,6 +21,7 @@ import hmac
 import json
 import os
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -241,6 +242,16 @@ def secret_key_check(secret_key: str | None) -> str | None:
     if not secret_key:
         return None
     return hmac.new(secret_key.encode(), b"photochanger backup key check", "sha256").hexdigest()
+
+
+def report_failure(command: str, error: Exception) -> int:
+    """Print why ``command`` failed on one line and return its exit status: a ``BackupError``'s
+    own, else ``EXIT_FAILED`` (the database, the disk, the embedded server)."""
+    if isinstance(error, BackupError):
+        print(f"{command}: {error.message}", file=sys.stderr)
+        return error.exit_code
+    print(f"{command}: failed: {first_line(error)}", file=sys.stderr)
+    return EXIT_FAILED
 
 
 def first_line(error: BaseException) -> str:

@@ -11,7 +11,6 @@ and finally the schema is upgraded to this version's head.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Any, cast
 
@@ -36,6 +35,7 @@ from app.ops.backup_format import (
     first_line,
     installed_secret_keys,
     read_chunks,
+    report_failure,
     secret_key_check,
     verify_files,
 )
@@ -60,12 +60,8 @@ def restore_command(config: Config, source: Path, accept_other_secret_key: bool 
         with configured_database(config, migrate=False) as configured:
             assert configured.database_url
             restore_backup(configured.database_url, MediaStore(config.media_root), source, manifest)
-    except BackupError as error:
-        print(f"restore: {error.message}", file=sys.stderr)
-        return error.exit_code
-    except Exception as error:  # the database, the disk, the embedded server: one line each
-        print(f"restore: failed: {first_line(error)}", file=sys.stderr)
-        return EXIT_FAILED
+    except Exception as error:
+        return report_failure("restore", error)
     rows = sum(table.rows for table in manifest.tables)
     print(
         f"Restored {source} (made {manifest.created_at} by PhotoChanger {manifest.app_version}): "

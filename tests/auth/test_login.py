@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from urllib.parse import unquote
 
 import pytest
 import requests
 from sqlalchemy import func, select
 
-from app import create_app
 from app.auth.models import LoginAttempt
 from app.auth.routes import safe_next
-from app.config import Config
 from tests.support.admin import ADMIN_PASSWORD, ADMIN_USERNAME, AdminClient, login_form_token
-from tests.support.servers import LiveServer
-
-
-@contextmanager
-def serve(config: Config) -> Iterator[str]:
-    """An app with its own config on a live server; yields its base URL."""
-    app = create_app(config)
-    server = LiveServer(app)
-    try:
-        yield server.url
-    finally:
-        server.stop()
-        app.extensions["db_engine"].dispose()
+from tests.support.servers import serve_app
 
 
 def post_login(
@@ -70,7 +54,7 @@ def test_session_cookie_is_httponly_and_samesite_lax(live_server, http, admin_ac
 
 
 def test_session_cookie_is_secure_behind_https(make_config, db_session):
-    with serve(make_config(public_base_url="https://photos.example.com")) as base_url:
+    with serve_app(make_config(public_base_url="https://photos.example.com")) as base_url:
         response = requests.get(f"{base_url}/admin/login", timeout=10)
     assert "Secure" in response.headers["Set-Cookie"]
 

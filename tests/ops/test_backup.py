@@ -32,15 +32,7 @@ from tests.support.ingest import ingest_url, post_photo
 from tests.support.pages import form_fields
 from tests.support.results import expire_in, file_url, ingest, page_url
 from tests.support.servers import LiveServer
-from tests.support.stored import reload_settings
-
-PROCESSING = {
-    "sync_response_seconds": "30",
-    "result_ttl_hours": "24",
-    "dedupe_window_minutes": "5",
-    "slot_concurrency": "4",
-    "provider_concurrency": "20",
-}
+from tests.support.stored import PROCESSING_FORM, reload_settings
 
 
 @pytest.fixture
@@ -65,7 +57,7 @@ def studio(
         files={"file": ("style.png", make_image_bytes(300, 200, "PNG"), "image/png")},
     )
     assert template.status_code == 200, template.text
-    settings = admin_http.post("/admin/settings/processing", htmx=True, data=PROCESSING)
+    settings = admin_http.post("/admin/settings/processing", htmx=True, data=PROCESSING_FORM)
     assert settings.status_code == 200, settings.text
     second = cli(
         "admin",

@@ -10,16 +10,13 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import requests
-from flask import Flask
 from sqlalchemy.orm import Session
 
-from app import create_app
 from app.auth.passwords import (
     BOOTH_HASH_PREFIX,
     BoothHashKey,
@@ -39,7 +36,7 @@ from tests.support.gemini_driver import PROMPT
 from tests.support.images import make_image_bytes
 from tests.support.ingest import INGEST_PASSWORD, assert_error, ingest_url, post_photo
 from tests.support.pages import marked_text
-from tests.support.servers import LiveServer, free_port, wait_healthy
+from tests.support.servers import free_port, serve_app, wait_healthy
 from tests.support.stored import use_provider
 
 OLD = "old-secret-key-1f9a"
@@ -68,17 +65,6 @@ def keyed(make_config: MakeConfig, gemini: GeminiFake) -> Callable[..., Config]:
     return make
 
 
-@contextmanager
-def served(config: Config) -> Iterator[str]:
-    app: Flask = create_app(config)
-    server = LiveServer(app)
-    try:
-        yield server.url
-    finally:
-        server.stop()
-        app.extensions["db_engine"].dispose()
-
-
 def stored_under_old_key(session: Session, old: Config) -> None:
     """What an install running with SECRET_KEY=OLD has stored: a Gemini key (slot-001 uses
     Gemini), the global booth password and slot-002's own booth password."""
@@ -104,7 +90,7 @@ def test_a_rotation_keeps_provider_keys_and_booth_passwords_working_to_the_end(
     stored_under_old_key(db_session, keyed(OLD))
     rotating = keyed(NEW, fallbacks=OLD)
 
-    with served(rotating) as url:
+    with serve_app(rotating) as url:
         assert post_photo(http, ingest_url(url), jpeg).status_code == 200
         assert post_photo(http, ingest_url(url, "slot-002"), jpeg, password=SLOT_PASSWORD).ok
     rotation, after = rotate(db_session, rotating)
@@ -114,7 +100,7 @@ def test_a_rotation_keeps_provider_keys_and_booth_passwords_working_to_the_end(
     assert set(after.booth_passwords.values()) == {BoothHashKey.CURRENT}
     assert after.needs_fallback == [] and after.unreadable == []
     another = make_image_bytes(color=(10, 90, 200))  # not a replay of the first photo
-    with served(keyed(NEW)) as url:
+    with serve_app(keyed(NEW)) as url:
         assert post_photo(http, ingest_url(url), another).status_code == 200
         assert post_photo(http, ingest_url(url, "slot-002"), another, password=SLOT_PASSWORD).ok
     assert len(gemini.generate_calls) == 2
@@ -130,7 +116,7 @@ def test_a_booth_password_under_the_old_key_moves_to_the_new_key_at_its_next_pho
         "ingest password slot-002": BoothHashKey.FALLBACK,
     }
 
-    with served(rotating) as url:
+    with serve_app(rotating) as url:
         slot_two = ingest_url(url, "slot-002")
         assert_error(post_photo(http, slot_two, jpeg, password="wrong"), 401, "invalid_password")
         assert slot_two_hash(db_session) == hash_booth_password(
@@ -155,7 +141,7 @@ def test_a_booth_password_under_a_dropped_key_is_named_unreadable(db_session, ke
         "ingest password",
         "ingest password slot-002",
     ]
-    with served(keyed(NEW)) as url:
+    with serve_app(keyed(NEW)) as url:
         refused = post_photo(http, ingest_url(url, "slot-002"), jpeg, password=SLOT_PASSWORD)
         assert_error(refused, 401, "invalid_password")
 
@@ -234,17 +220,17 @@ def test_an_environment_key_replaces_an_unreadable_stored_one(db_session, make_c
 
 def test_an_admin_session_and_its_csrf_token_survive_the_rotation(db_session, keyed, admin_account):
     admin = AdminClient("")
-    with served(keyed(OLD)) as url:
+    with serve_app(keyed(OLD)) as url:
         admin.base_url = url
         admin.login()
-    with served(keyed(NEW, fallbacks=OLD)) as url:
+    with serve_app(keyed(NEW, fallbacks=OLD)) as url:
         admin.base_url = url
         saved = admin.post("/admin/settings/keys/gemini", htmx=True, data={"api_key": API_KEY})
         assert saved.status_code == 200, saved.text
-    with served(keyed(NEW)) as url:
+    with serve_app(keyed(NEW)) as url:
         admin.base_url = url
         assert admin.get("/admin/settings", allow_redirects=False).status_code == 200
-    with served(keyed("yet-another-key")) as url:
+    with serve_app(keyed("yet-another-key")) as url:
         admin.base_url = url
         assert admin.get("/admin/settings", allow_redirects=False).status_code == 302
     admin.session.close()

@@ -14,15 +14,7 @@ from app.ops.cleanup import LOCK_KEY
 from tests.support.cleanup import HOUR, add_result
 from tests.support.ingest import INGEST_PASSWORD, booth_password_matches
 from tests.support.pages import field_error, input_value, marked_text
-from tests.support.stored import reload_settings
-
-PROCESSING = {
-    "sync_response_seconds": "30",
-    "result_ttl_hours": "24",
-    "dedupe_window_minutes": "5",
-    "slot_concurrency": "4",
-    "provider_concurrency": "20",
-}
+from tests.support.stored import PROCESSING_FORM, reload_settings
 
 
 def test_the_page_has_a_card_for_every_topic(admin):
@@ -76,7 +68,7 @@ def test_a_generated_ingest_password_is_shown_once_and_matches_the_stored_hash(
 
 
 def test_saving_the_processing_card_stores_its_values(admin, db_session, config):
-    response = admin.post("/admin/settings/processing", htmx=True, data=PROCESSING)
+    response = admin.post("/admin/settings/processing", htmx=True, data=PROCESSING_FORM)
 
     assert response.status_code == 200
     assert 'role="status"' in response.text
@@ -131,7 +123,7 @@ def test_out_of_range_processing_values_are_refused_next_to_each_field_and_kept(
 
 def test_a_form_post_without_javascript_gets_the_whole_page_with_the_errors(admin):
     response = admin.post(
-        "/admin/settings/processing", data={**PROCESSING, "result_ttl_hours": "0"}
+        "/admin/settings/processing", data={**PROCESSING_FORM, "result_ttl_hours": "0"}
     )
 
     assert response.status_code == 422
@@ -215,7 +207,7 @@ def test_gallery_minutes_outside_5_to_120_are_refused(admin, db_session, config,
 @pytest.mark.parametrize(
     ("path", "data"),
     [
-        ("/admin/settings/processing", {**PROCESSING}),
+        ("/admin/settings/processing", {**PROCESSING_FORM}),
         ("/admin/settings/password/generate", {}),
         ("/admin/settings/keys/gemini", {"api_key": "AIzaSyD-some-new-key-1234"}),
     ],

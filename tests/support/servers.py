@@ -8,13 +8,15 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from app import create_app
 from app.config import PROJECT_ROOT, Config
 
 
@@ -90,6 +92,18 @@ class LiveServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.thread.join(5)
+
+
+@contextmanager
+def serve_app(config: Config) -> Iterator[str]:
+    """An app of its own ``config`` on a live server; yields its base URL."""
+    app = create_app(config)
+    server = LiveServer(app)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+        app.extensions["db_engine"].dispose()
 
 
 class GunicornServer:

@@ -46,3 +46,13 @@ def use_provider(
 def reload_settings(session: Session, config: Config) -> RuntimeSettings:
     session.expire_all()
     return load_settings(session, config)
+
+
+PROCESSING_FORM = {
+    "sync_response_seconds": "30",
+    "result_ttl_hours": "24",
+    "dedupe_window_minutes": "5",
+    "slot_concurrency": "4",
+    "provider_concurrency": "20",
+}
+"""A valid change of every field of the Settings page's processing form."""
