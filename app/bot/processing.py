@@ -52,6 +52,7 @@ MAX_PHOTO_BYTES = 10 * 1024 * 1024
 """sendPhoto's limit; a larger result is offered as a link (and as a file by its button)."""
 NOT_CHARGED = frozenset(
     {
+        "server_busy",
         "slot_busy",
         "provider_busy",
         "provider_not_configured",
@@ -160,15 +161,16 @@ def _run_job(
             deadline=deadline,
         )
         try:
-            result = process_photo(
-                turn.session,
-                turn.config,
-                turn.store,
-                turn.runtime,
-                request,
-                turn.outbound,
-                turn.capacity,
-            )
+            with turn.capacity.job():
+                result = process_photo(
+                    turn.session,
+                    turn.config,
+                    turn.store,
+                    turn.runtime,
+                    request,
+                    turn.outbound,
+                    turn.capacity,
+                )
         except IngestError as error:
             log.warning(
                 "bot.job_failed",

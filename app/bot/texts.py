@@ -13,6 +13,9 @@ from app.bot.client import MAX_DOWNLOAD_BYTES
 MAX_FILE_MB = MAX_DOWNLOAD_BYTES // (1024 * 1024)
 
 FAILURES: dict[str, str] = {
+    "server_busy": _l(
+        "Too many photos are being processed right now. Please try again in a minute."
+    ),
     "slot_busy": _l("Too many photos are being processed right now. Please try again in a minute."),
     "provider_busy": _l(
         "Too many photos are being processed right now. Please try again in a minute."

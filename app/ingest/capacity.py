@@ -6,10 +6,10 @@ without a bound a burst of uploads takes every thread: ``/healthz``, admin pages
 webhook queue behind them, and uploads queued behind the pool start their clock only when a thread
 picks them up, so they answer after the booth has given up. Two bounds per process fix that:
 
-- ``jobs``: at most ``INGEST_JOBS_PER_WORKER`` booth uploads at once. One more is refused at once
-  (``429 server_busy`` + ``Retry-After``, before its body is read), so the rest of the pool stays
-  free for everything else and for quick refusals, and an accepted upload starts within
-  milliseconds of arriving.
+- ``jobs``: at most ``INGEST_JOBS_PER_WORKER`` photo jobs (booth uploads, Telegram photos) at
+  once. One more is refused at once (``429 server_busy`` + ``Retry-After``, a booth's before its
+  body is read; the bot tells its user), so the rest of the pool stays free for everything else
+  and for quick refusals, and an accepted upload starts within milliseconds of arriving.
 - ``image_work``: at most ``IMAGE_WORK_PER_WORKER`` decodes and encodes at once. Two cores do no
   more work with 48 decodes in parallel, and each decode of a 12 MP photo holds tens of MB: a
   burst decoding all at once took the server past 1.5 GB.

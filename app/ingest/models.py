@@ -28,11 +28,15 @@ class JobSource(StrEnum):
 
 
 FAILED_STATUSES = (JobStatus.FAILED, JobStatus.TIMEOUT, JobStatus.INTERRUPTED)
-FINISH_GRACE = timedelta(seconds=60)
+FINISH_GRACE = timedelta(seconds=15)
 """How long past its deadline a pending job is still presumed running. Its request's outbound calls
-end at the deadline, and what may follow (storing the result, writing the outcome, waiting for
-PostgreSQL to come back) ends well within this. Past it, the process is presumed dead: the job
-stops counting toward the concurrency limits and the cleanup marks it ``interrupted``."""
+end at the deadline; all that may follow is writing the outcome (``OUTCOME_WRITE_GRACE``, waiting
+for PostgreSQL at most that long) and removing files. Past it, the process is presumed dead (a
+whole server that crashed: a single killed worker's jobs are ended at once by the gunicorn
+master): the job stops counting toward the concurrency limits and the cleanup marks it
+``interrupted``."""
+OUTCOME_WRITE_GRACE = timedelta(seconds=5)
+"""How long past its deadline a request may still wait for PostgreSQL to record its outcome."""
 
 
 def _sql_values(values: tuple[StrEnum, ...] | type[StrEnum]) -> str:

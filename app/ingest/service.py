@@ -28,7 +28,7 @@ from app.ingest.admission import admit
 from app.ingest.capacity import IngestCapacity
 from app.ingest.errors import IngestError
 from app.ingest.ids import new_job_id
-from app.ingest.models import Job, JobStatus
+from app.ingest.models import OUTCOME_WRITE_GRACE, Job, JobStatus
 from app.ingest.schemas import CheckedUpload, IngestRequest, IngestResult, Upload
 from app.ingest.workers import worker_id
 from app.media.images import (
@@ -337,10 +337,12 @@ def record_failure(
 ) -> bool:
     """Store the failed state of ``job`` (detached): on its pending row, or as a new row when
     admission never wrote one. False when the row had already ended (the cleanup interrupted
-    it): it keeps that state. Waits for an unavailable PostgreSQL until ``deadline``."""
+    it): it keeps that state. Waits for an unavailable PostgreSQL until ``OUTCOME_WRITE_GRACE``
+    past ``deadline``."""
     session.rollback()
+    write_until = Deadline(deadline.expires_at + OUTCOME_WRITE_GRACE.total_seconds())
     recorded = retry_while_unavailable(
-        session, lambda: _write_failure(session, job, failure_reason, message), deadline
+        session, lambda: _write_failure(session, job, failure_reason, message), write_until
     )
     if not recorded:
         log.warning("ingest.already_interrupted", failure_reason=failure_reason)

@@ -10,24 +10,34 @@ limits right away. When the whole server dies, its jobs are presumed running unt
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 
 from app.db import make_engine, utcnow
 from app.ingest.models import Job, interrupt_jobs
 
+SERVER_ID_ENV = "PHOTOCHANGER_SERVER_ID"
+"""A random name the gunicorn master gives itself at start; its workers inherit it. Host names
+and process ids alone repeat: containers on host networking share the host's name, and each
+container numbers its processes from 1."""
 WORKER_DIED_MESSAGE = (
     "The server process handling this job stopped before it finished (killed or crashed); "
     "its outcome is lost."
 )
 
 
+def name_this_server() -> None:
+    os.environ[SERVER_ID_ENV] = secrets.token_hex(6)
+
+
 def worker_id(pid: int | None = None) -> str:
-    """This host's process ``pid`` (the current one by default), as stored on its jobs."""
-    return f"{socket.gethostname()[:60]}:{os.getpid() if pid is None else pid}"
+    """This server's process ``pid`` (the current one by default), as stored on its jobs."""
+    server = os.environ.get(SERVER_ID_ENV, "")
+    return f"{socket.gethostname()[:48]}:{server}:{os.getpid() if pid is None else pid}"
 
 
 def interrupt_jobs_of_worker(database_url: str, pid: int) -> int:
-    """End the pending jobs of this host's exited worker ``pid``; returns how many there were."""
+    """End the pending jobs of this server's exited worker ``pid``; returns how many there were."""
     engine = make_engine(database_url, pool_size=1)
     try:
         with engine.begin() as connection:

@@ -18,7 +18,7 @@ from app.ops.cleanup_run import CleanupRun, any_of
 JOB_AGE = timedelta(days=90)
 INTERRUPTED_MESSAGE = (
     "The server process handling this job stopped before it finished (restart, crash or killed "
-    "worker); the cleanup marked it interrupted a minute after its deadline had passed."
+    "worker); the cleanup marked it interrupted after its deadline had passed."
 )
 
 

@@ -17,8 +17,7 @@ from typing import Any
 from prometheus_client import multiprocess
 
 from app.config import Config
-from app.db import DATABASE_UNAVAILABLE
-from app.ingest.workers import interrupt_jobs_of_worker
+from app.ingest.workers import interrupt_jobs_of_worker, name_this_server
 from app.ops.gunicorn_logging import StructuredLogger
 from app.ops.serve import MULTIPROC_ENV, PRIVATE_METRICS_PREFIX
 
@@ -26,17 +25,25 @@ logger_class = StructuredLogger
 """Gunicorn's own lines and its one access event per request, rendered like the app's logs."""
 
 
+def on_starting(server: Any) -> None:
+    """Name this server before its workers fork, so their jobs tell it from any other server."""
+    name_this_server()
+
+
 def child_exit(server: Any, worker: Any) -> None:
     """A worker exited: its metrics stop counting as live, and jobs it left pending (it was killed
-    mid-request) are ended as interrupted at once, freeing their places in the limits."""
+    mid-request) are ended as interrupted at once, freeing their places in the limits.
+
+    Runs in gunicorn's main loop, where an exception would stop the whole server: any failure
+    is logged and left to the cleanup."""
     if os.environ.get(MULTIPROC_ENV):
         multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
-    database_url = Config().database_url
-    if not database_url:
-        return
     try:
+        database_url = Config().database_url
+        if not database_url:
+            return
         interrupted = interrupt_jobs_of_worker(database_url, worker.pid)
-    except DATABASE_UNAVAILABLE as error:
+    except Exception as error:
         server.log.warning(
             "Could not end the pending jobs of exited worker %s (%s); the cleanup will.",
             worker.pid,
