@@ -60,8 +60,8 @@ def serve() -> None:
     from app.ops.serve import (
         announce,
         announce_first_start,
+        effective_config,
         exec_gunicorn,
-        local_secret,
         metrics_dir_env,
         run_gunicorn,
     )
@@ -76,9 +76,10 @@ def serve() -> None:
     config = Config()
     configure_logging(config.log_level, config.log_format)
     overrides = metrics_dir_env(os.environ)
-    if not config.secret_key:
-        overrides["SECRET_KEY"] = local_secret(config, "secret_key")
-        config = config.model_copy(update={"secret_key": overrides["SECRET_KEY"]})
+    if not config.secret_key:  # the workers get the one generated into the local state folder
+        config = effective_config(config, generate=True)
+        assert config.secret_key
+        overrides["SECRET_KEY"] = config.secret_key
     embedded = not config.database_url
     if embedded:
         announce("serve.embedded_database", folder=str(config.local_state_dir / "pgdata"))
@@ -160,7 +161,7 @@ def cleanup(dry_run: bool) -> None:
 
 
 @main.command()
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", type=click.Path(path_type=Path))
 def backup(directory: Path) -> None:
     """Write the database and the live media, consistent with each other, to DIRECTORY (a new
     or empty folder), with a manifest of checksums."""
@@ -170,7 +171,7 @@ def backup(directory: Path) -> None:
 
 
 @main.command()
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", type=click.Path(path_type=Path))
 @click.option(
     "--accept-other-secret-key",
     is_flag=True,
@@ -291,10 +292,11 @@ def secrets() -> None:
 def secrets_status() -> None:
     """Which key each stored secret needs; exit status 1 when one is unreadable."""
     from app.ops.logs import configure_logging
+    from app.ops.serve import effective_config
     from app.ops.stored_secrets import inspect_secrets
 
     configure_logging("WARNING")  # the command's output is its report
-    config = Config()
+    config = effective_config(Config())
     with command_session(config) as session:
         stored = inspect_secrets(session, config)
     click.echo(f"Keys: SECRET_KEY and {len(config.secret_keys) - 1} in SECRET_KEY_FALLBACKS")
@@ -311,10 +313,11 @@ def secrets_rotate() -> None:
     """Re-encrypt the stored provider keys under SECRET_KEY, then say whether
     SECRET_KEY_FALLBACKS can be removed."""
     from app.ops.logs import configure_logging
+    from app.ops.serve import effective_config
     from app.ops.stored_secrets import rotate
 
     configure_logging("WARNING")  # the command's output is its report
-    config = Config()
+    config = effective_config(Config())
     with command_session(config) as session:
         rotation, after = rotate(session, config)
     click.echo(

@@ -6,12 +6,14 @@ version reads back. The same snapshot names the media files its rows point at: t
 live results and the slots' template images. Those are copied afterwards; files are never
 rewritten in place, so a copy is the file the rows mean, and one deleted meanwhile belongs to a
 result that expired (the cleanup's work) and is listed as skipped. Everything is written under
-``DIR/.partial`` and moved into place with the manifest last, so an interrupted backup never
-looks complete.
+``DIR/.partial``, readable by its owner only, and moved into place with the manifest last, so an
+interrupted backup never looks complete. The database is never migrated first: a backup taken
+before an upgrade holds the schema the old version ran.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from datetime import datetime
@@ -80,18 +82,24 @@ class Snapshot:
 
     manifest: Manifest
     media_paths: list[str]
+    previews: frozenset[str]
+    """The template previews among ``media_paths``: a template may have none, so a missing one is
+    left out rather than listed as skipped."""
 
 
 def backup_command(config: Config, target: Path) -> int:
     """``photochanger backup``: 0 when the backup is complete, else a message and its status."""
     from app.ops.embedded_db import configured_database
 
+    previous_umask = os.umask(0o077)  # the rows and photos are for the owner's eyes only
     try:
         prepare_target(target)
-        with configured_database(config) as configured:
+        with configured_database(config, migrate=False) as configured:
             manifest = write_backup(configured, target)
     except Exception as error:
         return report_failure("backup", error)
+    finally:
+        os.umask(previous_umask)
     rows = sum(table.rows for table in manifest.tables)
     size = sum(item.size for item in manifest.media)
     print(
@@ -134,7 +142,7 @@ def write_backup(config: Config, target: Path) -> Manifest:
         manifest.secret_key_check = secret_key_check(keys[0] if keys else None)
         store = MediaStore(config.media_root)
         manifest.media, manifest.skipped_media = copy_media(
-            store, snapshot.media_paths, partial / MEDIA_DIR
+            store, snapshot.media_paths, partial / MEDIA_DIR, snapshot.previews
         )
         with hashed_file(partial / MANIFEST_NAME) as out:
             out.write(manifest.to_json().encode())
@@ -172,11 +180,11 @@ def dump_database(url: str, folder: Path) -> Snapshot:
                 SequenceValue(row.table_name, row.column_name, row.last_value)
                 for row in connection.execute(sa.text(SEQUENCES))
             ]
-            media_paths = referenced_media(connection, created_at)
+            media_paths, previews = referenced_media(connection, created_at)
             connection.rollback()
     finally:
         engine.dispose()
-    return Snapshot(manifest, media_paths)
+    return Snapshot(manifest, media_paths, previews)
 
 
 def tables_in_load_order(connection: sa.Connection) -> list[tuple[int, str]]:
@@ -212,9 +220,10 @@ def dump_table(
     return TableDump(table, columns, rows, stored)
 
 
-def referenced_media(connection: sa.Connection, now: datetime) -> list[str]:
+def referenced_media(connection: sa.Connection, now: datetime) -> tuple[list[str], frozenset[str]]:
     """The media files the snapshot's rows point at: live results' files and template images
-    with their previews. Results past their expiry are left out (their pages answer 410)."""
+    with their previews (the latter also returned apart). Results past their expiry are left out
+    (their pages answer 410)."""
     results = (
         sa.select(MediaObject.path)
         .join(Job, Job.id == MediaObject.job_id)
@@ -222,16 +231,18 @@ def referenced_media(connection: sa.Connection, now: datetime) -> list[str]:
     )
     paths = set(connection.scalars(results))
     templates = sa.select(TemplateMedia.slot_id, TemplateMedia.media_id, TemplateMedia.path)
+    previews: set[str] = set()
     for slot_id, media_id, path in connection.execute(templates):
         paths.add(path)
-        paths.add(MediaStore.template_preview_relpath(slot_id, media_id))
-    return sorted(paths)
+        previews.add(MediaStore.template_preview_relpath(slot_id, media_id))
+    return sorted(paths | previews), frozenset(previews)
 
 
 def copy_media(
-    store: MediaStore, paths: list[str], folder: Path
+    store: MediaStore, paths: list[str], folder: Path, optional: frozenset[str] = frozenset()
 ) -> tuple[list[StoredCopy], list[dict[str, str]]]:
-    """Copy ``paths`` (relative to the volume) into ``folder``; a file gone by now is skipped."""
+    """Copy ``paths`` (relative to the volume) into ``folder``; a file gone by now is skipped,
+    one of ``optional`` that is missing is left out."""
     copied: list[StoredCopy] = []
     skipped: list[dict[str, str]] = []
     folder.mkdir()
@@ -241,6 +252,8 @@ def copy_media(
             chunks = read_chunks(source)
             first = next(chunks, b"")  # opens the file: a deleted one fails here
         except FileNotFoundError:
+            if relative in optional:
+                continue
             skipped.append({"path": relative, "reason": "deleted before it was copied"})
             continue
         except UnsafePath:

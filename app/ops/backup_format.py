@@ -29,6 +29,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from app.config import Config
+from app.ops.serve import effective_config
 
 FORMAT = "photochanger-backup"
 FORMAT_VERSION = 1
@@ -229,12 +230,9 @@ def verify_files(root: Path, files: Iterable[StoredCopy]) -> None:
 
 
 def installed_secret_keys(config: Config) -> list[str]:
-    """SECRET_KEY (else the one the quickstart generated beside MEDIA_ROOT, if any), then the
+    """SECRET_KEY (else the one ``serve`` generated beside MEDIA_ROOT, if any), then the
     SECRET_KEY_FALLBACKS."""
-    generated = config.local_state_dir / "secret_key"
-    if not config.secret_key and generated.is_file():
-        config = config.model_copy(update={"secret_key": generated.read_text("utf-8").strip()})
-    return [key for key in config.secret_keys if key]
+    return [key for key in effective_config(config).secret_keys if key]
 
 
 def secret_key_check(secret_key: str | None) -> str | None:

@@ -39,6 +39,7 @@ from app.ops.backup_format import (
     secret_key_check,
     verify_files,
 )
+from app.ops.serve import SECRET_KEY_FILE
 
 SCHEMA_TABLES = """
     SELECT relname FROM pg_class
@@ -102,7 +103,7 @@ def check_secret_key(manifest: Manifest, config: Config, accept_other: bool) -> 
         raise BackupError(
             "The backup was made under another SECRET_KEY: the stored provider API keys and "
             "booth passwords would stop working. Set SECRET_KEY (or SECRET_KEY_FALLBACKS; on the "
-            f"quickstart, the file {config.local_state_dir / 'secret_key'}) to the key of the "
+            f"quickstart, the file {config.local_state_dir / SECRET_KEY_FILE}) to the key of the "
             "backed-up install, or pass --accept-other-secret-key to restore anyway and re-enter "
             "them.",
             EXIT_REFUSED,

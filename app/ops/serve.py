@@ -68,6 +68,21 @@ def forwarded_allow_ips(config: Config) -> str:
     return ",".join(str(network) for network in config.trusted_proxy_networks)
 
 
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name
+
+
+def effective_config(config: Config, generate: bool = False) -> Config:
+    """``config`` with the SECRET_KEY the install runs with: the configured one, else the one
+    ``serve`` keeps in the local state folder (created now when ``generate``; a command that only
+    reads leaves SECRET_KEY unset when there is none)."""
+    if config.secret_key:
+        return config
+    stored = config.local_state_dir / SECRET_KEY_FILE
+    if not generate and not stored.is_file():
+        return config
+    return config.model_copy(update={"secret_key": local_secret(config, SECRET_KEY_FILE)})
+
+
 def local_secret(config: Config, name: str) -> str:
     """A secret generated once and kept in the local state folder (for installs without env)."""
     path: Path = config.local_state_dir / name

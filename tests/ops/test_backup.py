@@ -4,6 +4,7 @@ backed up by the real command, restored into a new database and media folder, an
 from __future__ import annotations
 
 import secrets
+import stat
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from app import create_app
 from app.db import alembic_config, make_engine, upgrade_database
 from app.ingest.models import Job
+from app.ops.embedded_db import start_embedded_postgres
 from app.slots.models import Slot, TemplateMedia
 from tests.ops.test_cli import cli
 from tests.ops.test_cli_embedded import quickstart_env, run
@@ -182,6 +184,60 @@ def test_a_file_deleted_before_it_is_copied_is_listed_as_skipped(
         {"path": f"{live.result_path}/preview.webp", "reason": "deleted before it was copied"}
     ]
     assert f"{live.result_path}/payload.jpg" in {item["path"] for item in manifest["media"]}
+
+
+def test_a_template_without_a_preview_is_backed_up_without_one(
+    studio, database_url, media_root, tmp_path
+):
+    template = f"templates/slot-003/{studio['template']}"
+    (media_root / f"{template}.preview.webp").unlink()  # as before previews were made
+    backup_dir = tmp_path / "backup"
+
+    made = cli("backup", str(backup_dir), env=command_env(database_url, media_root))
+
+    assert made.returncode == 0, made.stderr
+    assert "deleted while the backup ran" not in made.stdout
+    manifest = manifest_of(backup_dir)
+    assert manifest["skipped_media"] == []
+    listed = {item["path"] for item in manifest["media"]}
+    assert f"{template}.png" in listed and f"{template}.preview.webp" not in listed
+
+
+def test_a_backup_is_readable_by_its_owner_only(database_url, media_root, tmp_path):
+    backup_dir = tmp_path / "backup"
+
+    made = cli("backup", str(backup_dir), env=command_env(database_url, media_root))
+
+    assert made.returncode == 0, made.stderr
+    written = [backup_dir, *backup_dir.rglob("*")]
+    assert any(path.name == "manifest.json" for path in written)
+    assert any(path.suffix == ".copy" for path in written)
+    modes = {str(path.relative_to(tmp_path)): stat.S_IMODE(path.stat().st_mode) for path in written}
+    assert modes == {name: 0o700 if (tmp_path / name).is_dir() else 0o600 for name in modes}
+
+
+@pytest.mark.slow
+def test_backup_leaves_the_embedded_database_at_its_schema_revision(tmp_path):
+    pgdata = tmp_path / ".photochanger" / "pgdata"
+    server, url = start_embedded_postgres(pgdata)
+    try:
+        upgrade_database(url, "0004")  # the schema the version before an upgrade ran
+    finally:
+        server.cleanup()
+    backup_dir = tmp_path / "backup"
+
+    made = run(quickstart_env(tmp_path), "backup", str(backup_dir))
+
+    assert made.returncode == 0, made.stderr
+    assert manifest_of(backup_dir)["alembic_revision"] == "0004"
+    server, url = start_embedded_postgres(pgdata)
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.connect() as connection:
+            assert connection.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0004"
+    finally:
+        engine.dispose()
+        server.cleanup()
 
 
 @pytest.mark.slow

@@ -105,6 +105,17 @@ def test_backup_into_a_folder_that_is_not_empty_is_refused(database_url, media_r
     assert [p.name for p in folder.iterdir()] == ["notes.txt"]
 
 
+def test_backup_into_a_file_is_refused(database_url, media_root, tmp_path):
+    file = tmp_path / "backup"
+    file.write_text("keep me")
+
+    refused = cli("backup", str(file), env=command_env(database_url, media_root))
+
+    assert refused.returncode == EXIT_REFUSED
+    assert f"backup: {file} exists and is not a folder." in refused.stderr
+    assert file.read_text() == "keep me"
+
+
 def test_a_failed_backup_leaves_nothing_that_looks_complete(media_root, tmp_path):
     folder = tmp_path / "backup"
     unreachable = closed_port_url().replace("http://", "postgresql://nobody@") + "/photochanger"
@@ -122,6 +133,17 @@ def test_restore_from_a_missing_folder_is_refused(empty_database_url, restored_m
 
     assert refused.returncode == EXIT_INVALID_BACKUP
     assert "is not a folder" in refused.stderr
+    assert_untouched(empty_database_url, restored_media)
+
+
+def test_restore_from_a_file_is_refused(empty_database_url, restored_media, tmp_path):
+    file = tmp_path / "backup.tar"
+    file.write_bytes(b"not a folder")
+
+    refused = restore(file, empty_database_url, restored_media)
+
+    assert refused.returncode == EXIT_INVALID_BACKUP
+    assert f"restore: {file} is not a folder." in refused.stderr
     assert_untouched(empty_database_url, restored_media)
 
 

@@ -19,12 +19,21 @@ from sqlalchemy import select
 
 from app.auth.models import LoginAttempt
 from app.config import PROJECT_ROOT
+from app.headers import CONTENT_SECURITY_POLICY
 from tests.support.images import make_image_bytes
 from tests.support.ingest import ingest_url, post_photo
 from tests.support.servers import GunicornServer, free_port
 
 SHIPPED_CONFIG = PROJECT_ROOT / "scripts" / "deploy" / "nginx.conf"
 ACCEL_PREFIX = "/_protected_media/"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "X-Robots-Tag": "noindex, nofollow",
+}
+"""What the app sends on a result, which nginx must send as well when it serves the file."""
 CLIENT_ADDRESS = "127.0.0.2"
 """A loopback address of its own for the test's client, so the app can tell it from nginx's."""
 
@@ -188,7 +197,9 @@ def test_a_booth_upload_and_its_result_go_through_nginx(nginx, app_server, guest
     assert via_nginx.headers["Content-Disposition"].startswith("attachment")
     assert via_nginx.headers["Cache-Control"].startswith("private, max-age=")
     assert "X-Accel-Redirect" not in via_nginx.headers
+    assert {name: via_nginx.headers.get(name) for name in SECURITY_HEADERS} == SECURITY_HEADERS
     assert direct.content == b""
+    assert {name: direct.headers.get(name) for name in SECURITY_HEADERS} == SECURITY_HEADERS
     assert direct.headers["X-Accel-Redirect"].startswith(f"{ACCEL_PREFIX}results/slot-001/")
     preview = guest.get(f"{nginx.url}/public/results/{job_id}/preview")
     assert (preview.status_code, preview.headers["Content-Type"]) == (200, "image/webp")

@@ -26,7 +26,7 @@ from app.auth.passwords import (
 )
 from app.config import PROJECT_ROOT, Config
 from app.ingest.models import Job
-from app.ops.stored_secrets import inspect_secrets, rotate
+from app.ops.stored_secrets import INGEST_LABEL, inspect_secrets, rotate
 from app.providers.keys import StoredKey, resolve_api_key, store_api_key
 from app.settings.service import load_settings, set_ingest_password
 from app.slots.models import Slot
@@ -185,8 +185,8 @@ def test_an_unreadable_provider_key_fails_its_slots_loudly_and_other_slots_work(
     assert job is not None and job.failure_reason == "provider_key_unreadable"
     assert other_slot.status_code == 200
     assert health.status_code == 200
-    assert health.json()["warnings"] == {"unreadable_secrets": ["provider key gemini"]}
-    assert API_KEY not in health.text
+    assert health.json()["warnings"] == {"unreadable_secrets": 1}  # public: a count, no names
+    assert API_KEY not in health.text and "gemini" not in health.text
     assert gemini.generate_calls == []
 
 
@@ -271,6 +271,25 @@ def test_the_secrets_commands_report_refuse_and_rotate(db_session, keyed, databa
         assert OLD not in done.stdout + done.stderr
 
 
+def test_the_secrets_commands_read_the_key_serve_generated_into_the_local_state_folder(
+    db_session, keyed, database_url, media_root
+):
+    store_api_key(db_session, keyed(OLD), "gemini", API_KEY, "admin")
+    set_ingest_password(db_session, keyed(OLD), INGEST_PASSWORD, "admin")
+    state = media_root.resolve().parent / ".photochanger"
+    state.mkdir()
+    (state / "secret_key").write_text(OLD + "\n", encoding="utf-8")
+    env = cli_env(database_url, media_root)
+    for unset in ("SECRET_KEY", "SECRET_KEY_FILE"):
+        env.pop(unset, None)
+
+    status = photochanger("secrets", "status", env=env)
+
+    assert status.returncode == 0, status.stderr
+    assert f"{'provider key gemini:':<32}current" in status.stdout.splitlines()
+    assert f"{INGEST_LABEL + ':':<32}current" in status.stdout.splitlines()
+
+
 @pytest.mark.slow
 def test_serve_logs_an_error_naming_the_unreadable_secrets_at_start(
     db_session, make_config, database_url, media_root, tmp_path
@@ -296,4 +315,4 @@ def test_serve_logs_an_error_naming_the_unreadable_secrets_at_start(
     (line,) = [line for line in printed.splitlines() if "secrets.unreadable" in line]
     assert "error" in line.lower() and "provider key gemini" in line
     assert API_KEY not in printed and NEW not in printed
-    assert health["warnings"] == {"unreadable_secrets": ["provider key gemini"]}
+    assert health["warnings"] == {"unreadable_secrets": 1}
