@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
 """Benchmark of booth ingest on real gunicorn: platform overhead per upload, 64 concurrent uploads
-to a slow provider, and a worker's memory while it receives a large upload.
+to a slow provider, a worker's memory while it receives a large upload, and the server CPU per
+request (local provider and Gemini path) and per provider answer.
 
 Starts a throw-away PostgreSQL (pgserver) in a temp dir, migrates it, and runs gunicorn with the
 command line ``photochanger serve`` uses (``gunicorn_command``, default workers and threads unless
 a measurement needs otherwise). Photos are sent by the raw-socket booth client of the tests, with
-``Expect: 100-continue`` as DSLR Remote Pro does. Prints one table; not part of the test suite:
+``Expect: 100-continue`` as DSLR Remote Pro does. Gemini is the tests' fake, answering at once
+with a photo-like 1024x1024 PNG. Prints one table; not part of the test suite:
 
-    .venv/bin/python scripts/bench_ingest.py
+    .venv/bin/python scripts/bench_ingest.py [--only cpu,overhead,concurrency,memory]
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -22,16 +25,21 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
+from bench_ingest_cpu import answer_row, cpu_per_request, reference_row, request_row
 from bench_ingest_setup import (
     CONCURRENT,
+    GEMINI_SLOT,
     INSTANT_SLOT,
     LARGE_SLOT,
     MIB,
     PROJECT_ROOT,
     SLOW_SLOT,
     App,
+    answer_png,
     describe,
     expect_ok,
+    forget_calls,
+    gemini_fake,
     prepare_database,
     serve,
     sized_jpeg,
@@ -49,6 +57,10 @@ from app.ingest.models import Job
 DATABASE = "bench"
 BOOTH_PHOTO = (4000, 3000, 5 * MIB)
 LARGE_PHOTO = (6000, 4000, 19.5 * MIB)
+BREEZE_PHOTO = (2048, 1536, 1.5 * MIB)
+"""What Breeze sends with its "Max image size" set."""
+PARTS = ("cpu", "overhead", "concurrency", "memory")
+CPU_TARGETS_MS = {"booth": 90.0, "breeze": 40.0, "answer": 30.0}
 WARMUPS = 5
 SEQUENTIAL = 100
 RSS_SAMPLE_SECONDS = 0.01
@@ -56,15 +68,24 @@ SPLIT_CENSUS_SECONDS = 2.5
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--only",
+        default=",".join(PARTS),
+        help=f"comma-separated measurements to run, of: {', '.join(PARTS)} (default: all)",
+    )
+    parts = set(parser.parse_args().only.split(","))
+    if not parts <= set(PARTS):
+        parser.error(f"unknown measurement: {', '.join(sorted(parts - set(PARTS)))}")
     if str(PROJECT_ROOT) not in sys.path:
         sys.path.insert(0, str(PROJECT_ROOT))
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as workdir:
-        rows = run(Path(workdir))
+        rows = run(Path(workdir), parts)
     print_table(rows)
     return 0
 
 
-def run(workdir: Path) -> list[Row]:
+def run(workdir: Path, parts: set[str]) -> list[Row]:
     import pgserver
 
     server = pgserver.get_server(workdir / "pgdata", cleanup_mode="delete")
@@ -76,19 +97,56 @@ def run(workdir: Path) -> list[Row]:
         print(f"machine: {os.cpu_count()} CPUs, load average {load_average()}")
         booth_photo = sized_jpeg(*BOOTH_PHOTO)
         large_photo = sized_jpeg(*LARGE_PHOTO)
-        print(f"booth photo {describe(booth_photo)}, large photo {describe(large_photo)}")
+        breeze_photo = sized_jpeg(*BREEZE_PHOTO)
+        print(
+            f"booth photo {describe(booth_photo)}, large photo {describe(large_photo)}, "
+            f"Breeze photo {describe(breeze_photo)}"
+        )
         rows: list[Row] = []
-        with serve(workdir, database_url) as app:
+        with (
+            gemini_fake(answer_png()) as gemini,
+            serve(workdir, database_url, gemini=gemini) as app,
+        ):
             print(f"serve: {app.workers} workers x {app.threads} threads")
-            rows += measure_overhead(app, database_url, booth_photo)
-            rows += measure_concurrency(app, small_photo, "640x480 photo")
-            rows += measure_concurrency(app, lambda: unique(booth_photo), "5 MB photo")
-        with serve(workdir, database_url, workers=1) as app:
-            rows += measure_upload_memory(app, large_photo)
+            if "cpu" in parts:
+                rows += measure_cpu(app, booth_photo, breeze_photo)
+                forget_calls(gemini)
+            if "overhead" in parts:
+                rows += measure_overhead(app, database_url, booth_photo)
+            if "concurrency" in parts:
+                rows += measure_concurrency(app, small_photo, "640x480 photo")
+                rows += measure_concurrency(app, lambda: unique(booth_photo), "5 MB photo")
+        if "memory" in parts:
+            with serve(workdir, database_url, workers=1) as app:
+                rows += measure_upload_memory(app, large_photo)
         print(f"load average after: {load_average()}")
         return rows
     finally:
         server.cleanup()
+
+
+def measure_cpu(app: App, booth_photo: bytes, breeze_photo: bytes) -> list[Row]:
+    """Server CPU per sequential upload: the 5 MB photo on the local provider and on the Gemini
+    path, the 2048-px photo on the Gemini path; and per Gemini answer."""
+    reference = reference_row(booth_photo)
+    local_ms, _ = cpu_per_request(app, INSTANT_SLOT, lambda: unique(booth_photo))
+    booth_ms, booth_jobs = cpu_per_request(app, GEMINI_SLOT, lambda: unique(booth_photo))
+    breeze_ms, breeze_jobs = cpu_per_request(app, GEMINI_SLOT, lambda: unique(breeze_photo))
+    return [
+        reference,
+        request_row("CPU per booth request, 5 MB 4000x3000, local provider", None, local_ms),
+        request_row(
+            "CPU per booth request, 5 MB 4000x3000, Gemini path",
+            CPU_TARGETS_MS["booth"],
+            booth_ms,
+        ),
+        request_row(
+            "CPU per booth request, 2048x1536 1.5 MB, Gemini path",
+            CPU_TARGETS_MS["breeze"],
+            breeze_ms,
+        ),
+        answer_row(app, booth_jobs + breeze_jobs, CPU_TARGETS_MS["answer"]),
+    ]
 
 
 def measure_overhead(app: App, database_url: str, photo: bytes) -> list[Row]:

@@ -1,11 +1,13 @@
-"""The stage of the ingest benchmark: slots on the instant local provider, booth-sized photos,
-gunicorn started as ``photochanger serve`` starts it, and uploads by the tests' booth client."""
+"""The stage of the ingest benchmark: slots on the instant local provider and on a fake Gemini
+that answers at once, booth-sized photos, gunicorn started as ``photochanger serve`` starts it,
+and uploads by the tests' booth client."""
 
 from __future__ import annotations
 
 import io
 import itertools
 import json
+import logging
 import os
 import secrets
 import socket
@@ -22,12 +24,13 @@ from sqlalchemy.orm import Session
 from app.auth.passwords import hash_password
 from app.config import Config
 from app.db import make_engine
-from app.ops.serve import gunicorn_command
+from app.ops.serve import gunicorn_command, gunicorn_environment
 from app.settings.service import save_settings
 from app.slots.models import Slot
 
 if TYPE_CHECKING:
     from tests.support.booth import BoothResponse
+    from tests.support.fakes.gemini import GeminiFake
 
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +39,11 @@ MIB = 1024 * 1024
 INSTANT_SLOT = "slot-001"
 SLOW_SLOT = "slot-002"
 LARGE_SLOT = "slot-003"
+GEMINI_SLOT = "slot-004"
+GEMINI_SETTINGS = {"model": "gemini-2.5-flash-image", "prompt": "Put the guests on a sunny beach."}
+ANSWER_SIDE = 1024
+ANSWER_PNG_BYTES = 1.5 * 1024 * 1024
+"""Gemini 2.5 Flash Image answers a 1024x1024 PNG of about this size."""
 SIZE_TOLERANCE = 0.02
 CONCURRENT = 64
 SLOW_DELAY_SECONDS = 5
@@ -51,6 +59,10 @@ def prepare_database(database_url: str, media_root: Path) -> None:
             slot.provider = "local"
             slot.settings = {"style": "sepia", "delay_seconds": delay}
             slot.size_limit_mb = 20
+        gemini_slot = session.get_one(Slot, GEMINI_SLOT)
+        gemini_slot.provider = "gemini"
+        gemini_slot.settings = dict(GEMINI_SETTINGS)
+        gemini_slot.size_limit_mb = 20
         session.commit()
         save_settings(
             session,
@@ -94,6 +106,44 @@ def sized_jpeg(width: int, height: int, target_bytes: float) -> bytes:
     raise RuntimeError(f"no {width}x{height} JPEG of {target_bytes} bytes found")
 
 
+def answer_png() -> bytes:
+    """A photo-like 1024x1024 PNG of about ``ANSWER_PNG_BYTES``: what Gemini sends back."""
+    best = b""
+    for sigma in (6.0, 8.0, 10.0, 12.0, 14.0, 16.0, 20.0):
+        with Image.open(io.BytesIO(noisy_jpeg(ANSWER_SIDE, ANSWER_SIDE, sigma))) as image:
+            out = io.BytesIO()
+            image.save(out, "PNG")
+        best = out.getvalue()
+        if len(best) >= ANSWER_PNG_BYTES:
+            break
+    return best
+
+
+@contextmanager
+def gemini_fake(answer: bytes) -> Iterator[GeminiFake]:
+    """The tests' fake Gemini on 127.0.0.1, answering every call at once with ``answer``."""
+    from pytest_httpserver import HTTPServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per call
+
+    from tests.support.fakes.gemini import GeminiFake, image_reply
+
+    server = HTTPServer("127.0.0.1", 0, threaded=True)
+    server.start()
+    try:
+        yield GeminiFake(server).script(image_reply(answer))
+    finally:
+        server.stop()
+
+
+def forget_calls(fake: GeminiFake) -> None:
+    """Drop the recorded calls (each holds a whole request body) and fail on any problem."""
+    if fake.problems:
+        raise RuntimeError(f"the fake Gemini refused calls: {fake.problems[:3]}")
+    fake.calls.clear()
+    fake.server.clear_log()
+
+
 def unique(photo: bytes) -> bytes:
     """``photo`` with a numbered JPEG comment, so no upload repeats another (no replay)."""
     comment = f"bench {next(SERIALS)}".encode()
@@ -132,20 +182,30 @@ class App:
 
 
 @contextmanager
-def serve(workdir: Path, database_url: str, workers: int | None = None) -> Iterator[App]:
-    """gunicorn as ``photochanger serve`` runs it, on a free port, logging JSON to a file."""
+def serve(
+    workdir: Path,
+    database_url: str,
+    workers: int | None = None,
+    gemini: GeminiFake | None = None,
+) -> Iterator[App]:
+    """gunicorn as ``photochanger serve`` runs it, on a free port, logging JSON to a file;
+    Gemini calls go to the ``gemini`` fake when given."""
     port = free_port()
     overrides: dict[str, Any] = {"host": "127.0.0.1", "port": port, "log_level": "INFO"}
     if workers is not None:
         overrides["web_concurrency"] = workers
     config = Config(**overrides, _env_file=None)
     env = {
-        **os.environ,
+        **gunicorn_environment(os.environ),
         "DATABASE_URL": database_url,
         "MEDIA_ROOT": str(workdir / "media"),
         "SECRET_KEY": "bench-secret-key",
         "LOG_LEVEL": "INFO",
     }
+    if gemini is not None:
+        from tests.support.fakes.gemini import API_KEY
+
+        env |= {"GEMINI_API_BASE": gemini.base_url, "GEMINI_API_KEY": API_KEY}
     log = workdir / f"gunicorn-{port}.log"
     with log.open("wb") as log_file:
         process = subprocess.Popen(

@@ -80,6 +80,9 @@ class ProviderResult:
 
     data: bytes | None = None
     image: Image.Image | None = field(default=None, repr=False)
+    answer_cpu_seconds: float = 0.0
+    """The thread CPU the driver spent turning the provider's answer into ``data`` (parsing,
+    base64): part of the per-answer CPU the job logs."""
 
 
 class KeyCheck(StrEnum):

@@ -8,10 +8,10 @@ are classified from the JSON error object; retries mirror the official SDK (408,
 
 from __future__ import annotations
 
-import base64
 import binascii
 from typing import Any
 
+import pybase64
 import requests
 import structlog
 
@@ -168,7 +168,7 @@ def decoded_image(body: dict[str, Any] | None) -> bytes:
     if not isinstance(encoded, str) or not encoded:
         raise ProviderNoImage("OpenAI answered without an image (no data[0].b64_json).")
     try:
-        return base64.b64decode(encoded, validate=True)
+        return pybase64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError) as error:
         raise ProviderNoImage("OpenAI's data[0].b64_json is not valid base64.") from error
 
