@@ -7,8 +7,9 @@ import pytest
 from app.config import Config
 from app.ops.serve import gunicorn_command
 from app.proxy import host_is_trusted
-from tests.auth.test_login import post_login, serve
+from tests.support.admin import post_login
 from tests.support.ingest import ingest_url, post_photo
+from tests.support.servers import serve_app
 
 
 def eleventh_login_after_ten_failures_from_rotating_ips(base_url: str, http) -> int:
@@ -22,19 +23,19 @@ def eleventh_login_after_ten_failures_from_rotating_ips(base_url: str, http) -> 
 def test_without_a_proxy_a_rotating_x_forwarded_for_does_not_escape_the_ip_throttle(
     make_config, http, admin_account
 ):
-    with serve(make_config(proxy_hops=0)) as base_url:
+    with serve_app(make_config(proxy_hops=0)) as base_url:
         assert eleventh_login_after_ten_failures_from_rotating_ips(base_url, http) == 429
 
 
 def test_forwarded_headers_from_a_client_that_is_not_the_proxy_are_ignored(
     make_config, http, admin_account
 ):
-    with serve(make_config(proxy_hops=1, trusted_proxies="192.0.2.10")) as base_url:
+    with serve_app(make_config(proxy_hops=1, trusted_proxies="192.0.2.10")) as base_url:
         assert eleventh_login_after_ten_failures_from_rotating_ips(base_url, http) == 429
 
 
 def test_forwarded_for_from_the_trusted_proxy_names_the_client(make_config, http, admin_account):
-    with serve(make_config(proxy_hops=1, trusted_proxies="127.0.0.1")) as base_url:
+    with serve_app(make_config(proxy_hops=1, trusted_proxies="127.0.0.1")) as base_url:
         assert eleventh_login_after_ten_failures_from_rotating_ips(base_url, http) == 401
 
 
@@ -58,7 +59,7 @@ def test_a_forged_forwarded_proto_does_not_make_links_https(live_server, http, j
 
 def test_public_base_url_starts_every_link_whatever_the_host(make_config, http, jpeg):
     config = make_config(public_base_url="https://photos.example")
-    with serve(config) as base_url:
+    with serve_app(config) as base_url:
         response = post_photo(http, ingest_url(base_url), jpeg, headers={"Host": "evil.example"})
     assert response.headers["X-Result-Url"].startswith("https://photos.example/r/")
 

@@ -11,20 +11,8 @@ from sqlalchemy import func, select
 
 from app.auth.models import LoginAttempt
 from app.auth.routes import safe_next
-from tests.support.admin import ADMIN_PASSWORD, ADMIN_USERNAME, AdminClient, login_form_token
+from tests.support.admin import ADMIN_PASSWORD, ADMIN_USERNAME, AdminClient, post_login
 from tests.support.servers import serve_app
-
-
-def post_login(
-    http: requests.Session, base_url: str, password: str, username: str = ADMIN_USERNAME, **extra
-) -> requests.Response:
-    data = {
-        "username": username,
-        "password": password,
-        "csrf_token": login_form_token(http.get(f"{base_url}/admin/login").text),
-        **extra,
-    }
-    return http.post(f"{base_url}/admin/login", data=data, allow_redirects=False)
 
 
 def test_login_page_is_russian_by_default(live_server, http):

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from app.auth.models import LoginAttempt
 from app.auth.service import authenticate
 from app.db import make_engine, utcnow
-from tests.auth.test_login import post_login, serve
-from tests.support.admin import ADMIN_PASSWORD, ADMIN_USERNAME
+from tests.support.admin import ADMIN_PASSWORD, ADMIN_USERNAME, post_login
+from tests.support.servers import serve_app
 
 
 def fail(
@@ -98,7 +98,11 @@ def test_login_page_shows_the_throttle_message_after_ten_wrong_passwords(
 
 def test_failures_on_one_process_lock_logins_on_another(make_config, db_session, admin_account):
     """Two app instances (as two gunicorn workers or hosts) share the count through PostgreSQL."""
-    with serve(make_config()) as first, serve(make_config()) as second, requests.Session() as http:
+    with (
+        serve_app(make_config()) as first,
+        serve_app(make_config()) as second,
+        requests.Session() as http,
+    ):
         for _ in range(10):
             post_login(http, first, "wrong")
         response = post_login(http, second, ADMIN_PASSWORD)

@@ -31,6 +31,23 @@ def login_form_token(page: str) -> str:
     return found.group(1)
 
 
+def post_login(
+    http: requests.Session,
+    base_url: str,
+    password: str,
+    username: str = ADMIN_USERNAME,
+    **extra: str,
+) -> requests.Response:
+    """The login form sent over real HTTP with its CSRF token."""
+    data = {
+        "username": username,
+        "password": password,
+        "csrf_token": login_form_token(http.get(f"{base_url}/admin/login").text),
+        **extra,
+    }
+    return http.post(f"{base_url}/admin/login", data=data, allow_redirects=False)
+
+
 def layout_csrf_token(page: str) -> str:
     """The CSRF token the admin layout publishes for htmx requests."""
     found = LAYOUT_CSRF_META.search(page)
