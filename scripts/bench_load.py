@@ -41,7 +41,7 @@ from bench_ingest_setup import (
     unique,
     upload,
 )
-from bench_report import Row, load_average, percentile, print_table
+from bench_report import Row, load_average, percentile, print_table, throwaway_database
 from sqlalchemy.orm import Session
 
 from app.config import Config
@@ -68,24 +68,20 @@ def main() -> int:
     args = parser.parse_args()
     if str(PROJECT_ROOT) not in sys.path:
         sys.path.insert(0, str(PROJECT_ROOT))
-    import pgserver
-
-    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
-        workdir = Path(tmp)
-        server = pgserver.get_server(workdir / "pgdata", cleanup_mode="delete")
-        try:
-            server.psql(f"CREATE DATABASE {DATABASE};")
-            database_url: str = server.get_uri(DATABASE)
-            upgrade_database(database_url)
-            prepare_database(database_url, workdir / "media")
-            prepare_burst(database_url, workdir / "media", args.uploads)
-            print(f"machine: {os.cpu_count()} CPUs, load average {load_average()}")
-            rows = run(workdir, database_url, args.uploads)
-        finally:
-            server.cleanup()
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as workdir:
+        rows = run(Path(workdir), args.uploads)
     print_table(rows)
     print(f"\nload average after the run: {load_average()}")
     return 0 if all(row.met is not False for row in rows) else 1
+
+
+def run(workdir: Path, uploads: int = 200) -> list[Row]:
+    with throwaway_database(workdir, DATABASE) as database_url:
+        upgrade_database(database_url)
+        prepare_database(database_url, workdir / "media")
+        prepare_burst(database_url, workdir / "media", uploads)
+        print(f"machine: {os.cpu_count()} CPUs, load average {load_average()}")
+        return burst_rows(workdir, database_url, uploads)
 
 
 def prepare_burst(database_url: str, media_root: Path, uploads: int) -> None:
@@ -99,7 +95,7 @@ def prepare_burst(database_url: str, media_root: Path, uploads: int) -> None:
     engine.dispose()
 
 
-def run(workdir: Path, database_url: str, uploads: int) -> list[Row]:
+def burst_rows(workdir: Path, database_url: str, uploads: int) -> list[Row]:
     os.environ |= {
         "TELEGRAM_BOT_TOKEN": "123456:bench-token",
         "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,

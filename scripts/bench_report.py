@@ -5,7 +5,10 @@ from __future__ import annotations
 import math
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO
 
 
@@ -39,3 +42,17 @@ def print_table(rows: list[Row], out: IO[str] = sys.stdout) -> None:
     ]
     lines.insert(1, "-+-".join("-" * width for width in widths))
     print("\n" + "\n".join(lines), file=out)
+
+
+@contextmanager
+def throwaway_database(workdir: Path, name: str) -> Iterator[str]:
+    """A PostgreSQL (pgserver) of the benchmark's own in ``workdir`` with an empty database
+    ``name``; yields its URL and deletes the server after."""
+    import pgserver
+
+    server = pgserver.get_server(workdir / "pgdata", cleanup_mode="delete")
+    try:
+        server.psql(f"CREATE DATABASE {name};")
+        yield server.get_uri(name)
+    finally:
+        server.cleanup()

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 import sqlalchemy as sa
-from bench_report import Row, load_average, percentile, print_table
+from bench_report import Row, load_average, percentile, print_table, throwaway_database
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
@@ -138,14 +138,8 @@ def run(workdir: Path) -> list[Row]:
     external = os.environ.get("DATABASE_URL")
     if external:
         return measure_all(external, workdir)
-    import pgserver
-
-    server = pgserver.get_server(workdir / "pgdata", cleanup_mode="delete")
-    try:
-        server.psql(f"CREATE DATABASE {DATABASE};")
-        return measure_all(server.get_uri(DATABASE), workdir)
-    finally:
-        server.cleanup()
+    with throwaway_database(workdir, DATABASE) as database_url:
+        return measure_all(database_url, workdir)
 
 
 def measure_all(database_url: str, workdir: Path) -> list[Row]:

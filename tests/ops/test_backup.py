@@ -19,8 +19,6 @@ from app.db import alembic_config, make_engine, upgrade_database
 from app.ingest.models import Job
 from app.ops.embedded_db import start_embedded_postgres
 from app.slots.models import Slot, TemplateMedia
-from tests.ops.test_cli import cli
-from tests.ops.test_cli_embedded import quickstart_env, run
 from tests.support.admin import (
     ADMIN_PASSWORD,
     ADMIN_USERNAME,
@@ -29,6 +27,7 @@ from tests.support.admin import (
     AdminClient,
 )
 from tests.support.backup import command_env, manifest_of, table_contents
+from tests.support.cli import cli, photochanger, quickstart_env
 from tests.support.images import make_image_bytes
 from tests.support.ingest import ingest_url, post_photo
 from tests.support.pages import form_fields
@@ -226,7 +225,7 @@ def test_backup_leaves_the_embedded_database_at_its_schema_revision(tmp_path):
         server.cleanup()
     backup_dir = tmp_path / "backup"
 
-    made = run(quickstart_env(tmp_path), "backup", str(backup_dir))
+    made = photochanger("backup", str(backup_dir), env=quickstart_env(tmp_path))
 
     assert made.returncode == 0, made.stderr
     assert manifest_of(backup_dir)["alembic_revision"] == "0004"
@@ -246,16 +245,18 @@ def test_backup_and_restore_use_the_embedded_database_without_database_url(tmp_p
     old.mkdir()
     new.mkdir()
     source, target = quickstart_env(old), quickstart_env(new)
-    created = run(source, "admin", "create", "--username", "olga", "--password", "olga-pass-1")
+    created = photochanger(
+        "admin", "create", "--username", "olga", "--password", "olga-pass-1", env=source
+    )
     assert created.returncode == 0, created.stderr
     backup_dir = tmp_path / "backup"
 
-    made = run(source, "backup", str(backup_dir))
-    restored = run(target, "restore", str(backup_dir))
+    made = photochanger("backup", str(backup_dir), env=source)
+    restored = photochanger("restore", str(backup_dir), env=target)
 
     assert made.returncode == 0, made.stderr
     assert restored.returncode == 0, restored.stderr
-    again = run(target, "admin", "create", "--username", "olga", "--password", "x")
+    again = photochanger("admin", "create", "--username", "olga", "--password", "x", env=target)
     assert "already exists" in again.stderr
     assert not (new / ".photochanger" / "pgdata" / "postmaster.pid").exists()
 

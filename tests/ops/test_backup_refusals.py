@@ -19,8 +19,8 @@ from app.auth.passwords import hash_booth_password
 from app.config import Config
 from app.settings.service import save_settings
 from tests.fixtures.database import PgServer
-from tests.ops.test_cli import cli
 from tests.support.backup import SECRET_KEY, command_env, manifest_of
+from tests.support.cli import cli
 from tests.support.images import make_image_bytes
 from tests.support.ingest import INGEST_PASSWORD, ingest_url
 from tests.support.servers import closed_port_url

@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from app.config import PROJECT_ROOT
-from tests.support.cleanup import HOUR, RESULT_BYTES, add_result
+from tests.support.cleanup import HOUR, RESULT_BYTES, add_result, summary_lines
+from tests.support.cli import photochanger
 from tests.support.servers import free_port
-
-PHOTOCHANGER = Path(sys.executable).with_name("photochanger")
 
 
 def cli_env(database_url: str, media_root: Path, **extra: str) -> dict[str, str]:
@@ -29,10 +28,6 @@ def cli_env(database_url: str, media_root: Path, **extra: str) -> dict[str, str]
     }
 
 
-def run_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
-
-
 def json_lines(output: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
 
@@ -42,12 +37,12 @@ def test_cli_prints_the_summary_and_a_json_line_and_exits_zero(
 ):
     _, folder = add_result(db_session, store, now, expires_in=-HOUR)
 
-    done = run_cli([str(PHOTOCHANGER), "cleanup"], cli_env(database_url, media_root), tmp_path)
+    done = photochanger("cleanup", env=cli_env(database_url, media_root), cwd=tmp_path)
 
     assert done.returncode == 0, done.stderr
-    summary_lines = [line for line in done.stdout.splitlines() if line.startswith("cleanup: ")]
-    assert len(summary_lines) == 1
-    assert summary_lines[0].startswith("cleanup: 1 expired results, 0 temp, 0 orphans")
+    summary = summary_lines(done.stdout)
+    assert len(summary) == 1
+    assert summary[0].startswith("cleanup: 1 expired results, 0 temp, 0 orphans")
     (finished,) = [e for e in json_lines(done.stdout) if e["event"] == "cleanup.finished"]
     assert finished["expired_results"] == 1
     assert finished["bytes_freed"] == RESULT_BYTES
@@ -59,7 +54,7 @@ def test_cli_prints_the_summary_and_a_json_line_and_exits_zero(
 def test_cli_exits_zero_and_says_so_when_another_copy_is_running(
     database_url, media_root, tmp_path, lock_held_elsewhere
 ):
-    done = run_cli([str(PHOTOCHANGER), "cleanup"], cli_env(database_url, media_root), tmp_path)
+    done = photochanger("cleanup", env=cli_env(database_url, media_root), cwd=tmp_path)
 
     assert done.returncode == 0, done.stderr
     assert "cleanup: skipped, another cleanup is running" in done.stdout.splitlines()
@@ -70,7 +65,7 @@ def test_cli_exits_zero_and_says_so_when_another_copy_is_running(
 def test_cli_exits_non_zero_when_the_database_is_unreachable(media_root, tmp_path):
     url = f"postgresql://cleanup:s3cret-pw@127.0.0.1:{free_port()}/photochanger"
 
-    done = run_cli([str(PHOTOCHANGER), "cleanup"], cli_env(url, media_root), tmp_path)
+    done = photochanger("cleanup", env=cli_env(url, media_root), cwd=tmp_path)
 
     assert done.returncode == 1
     (failed,) = [e for e in json_lines(done.stdout) if e["event"] == "cleanup.failed"]
@@ -86,8 +81,13 @@ def test_cleanup_media_script_dry_run_works_from_any_directory(
     _, folder = add_result(db_session, store, now, expires_in=-HOUR)
     script = PROJECT_ROOT / "scripts" / "cleanup_media.py"
 
-    done = run_cli(
-        [sys.executable, str(script), "--dry-run"], cli_env(database_url, media_root), tmp_path
+    done = subprocess.run(
+        [sys.executable, str(script), "--dry-run"],
+        env=cli_env(database_url, media_root),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
     assert done.returncode == 0, done.stderr

@@ -3,45 +3,21 @@ MEDIA_ROOT, started for the command when no server runs, shared with ``serve`` w
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
 import requests
-from prometheus_client.parser import text_string_to_metric_families
 
-from app.config import PROJECT_ROOT
-from tests.ops.test_cli import PHOTOCHANGER, serve_env, start_serve, stop
-from tests.support.servers import free_port, wait_healthy
-
-
-def quickstart_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "PYTHONPATH"}}
-    (tmp_path / "media").mkdir(exist_ok=True)
-    return {**env, "MEDIA_ROOT": str(tmp_path / "media"), "LOG_LEVEL": "WARNING"}
-
-
-def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PHOTOCHANGER, *args],
-        env=env,
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def summary_lines(output: str) -> list[str]:
-    return [line for line in output.splitlines() if line.startswith("cleanup: ")]
+from tests.support.cleanup import summary_lines
+from tests.support.cli import photochanger, quickstart_env, serve_env, serving
+from tests.support.metrics import scrape
+from tests.support.servers import free_port
 
 
 def test_cleanup_without_database_url_starts_and_stops_the_embedded_database(tmp_path):
     pgdata = tmp_path / ".photochanger" / "pgdata"
 
-    done = run(quickstart_env(tmp_path), "cleanup", "--dry-run")
+    done = photochanger("cleanup", "--dry-run", env=quickstart_env(tmp_path))
 
     assert done.returncode == 0, done.stderr
     (line,) = summary_lines(done.stdout)
@@ -51,7 +27,7 @@ def test_cleanup_without_database_url_starts_and_stops_the_embedded_database(tmp
 
 
 def test_db_upgrade_without_database_url_uses_the_embedded_database(tmp_path):
-    done = run(quickstart_env(tmp_path), "db", "upgrade")
+    done = photochanger("db", "upgrade", env=quickstart_env(tmp_path))
 
     assert done.returncode == 0, done.stderr
     assert "Database is up to date." in done.stdout
@@ -60,17 +36,12 @@ def test_db_upgrade_without_database_url_uses_the_embedded_database(tmp_path):
 
 @pytest.mark.slow
 def test_cleanup_beside_a_running_server_leaves_it_serving_and_reports_to_its_metrics(tmp_path):
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = serve_env(tmp_path, port)
-    log = tmp_path / "serve.log"
-    server = start_serve(env, log)
-    try:
-        wait_healthy(url, server, 90, log.read_text)
+    env = serve_env(tmp_path, free_port())
+    with serving(env, tmp_path / "serve.log") as url:
         started = time.time()
 
-        dry = run(env, "cleanup", "--dry-run")
-        real = run(env, "cleanup")
+        dry = photochanger("cleanup", "--dry-run", env=env)
+        real = photochanger("cleanup", env=env)
 
         assert dry.returncode == 0, dry.stderr
         assert summary_lines(dry.stdout)[0].endswith("(dry run)")
@@ -78,14 +49,12 @@ def test_cleanup_beside_a_running_server_leaves_it_serving_and_reports_to_its_me
         assert len(summary_lines(real.stdout)) == 1
         assert (tmp_path / ".photochanger" / "pgdata" / "postmaster.pid").exists()
         assert requests.get(f"{url}/healthz", timeout=10).status_code == 200
-        scraped = requests.get(f"{url}/metrics", timeout=10).text
+        with requests.Session() as http:
+            samples = scrape(http, url)
         (last,) = [
-            sample.value
-            for family in text_string_to_metric_families(scraped)
-            for sample in family.samples
-            if sample.name == "photochanger_cleanup_last_success_timestamp_seconds"
+            value
+            for (name, _labels), value in samples.items()
+            if name == "photochanger_cleanup_last_success_timestamp_seconds"
         ]
         assert started <= last <= time.time()
-    finally:
-        assert stop(server) == 0
     assert not (tmp_path / ".photochanger" / "pgdata" / "postmaster.pid").exists()

@@ -7,11 +7,8 @@ import base64
 import json
 import logging
 import os
-import signal
 import subprocess
-import sys
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,11 +19,10 @@ from gunicorn.config import Config as GunicornConfig
 from app.config import PROJECT_ROOT
 from app.ops.gunicorn_logging import StructuredLogger
 from app.ops.logs import configure_logging
+from tests.support.cli import PHOTOCHANGER, stop
 from tests.support.images import make_image_bytes
 from tests.support.ingest import INGEST_PASSWORD, ingest_url, post_photo
 from tests.support.servers import free_port, wait_healthy
-
-PHOTOCHANGER = str(Path(sys.executable).parent / "photochanger")
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:
@@ -116,8 +112,7 @@ def test_every_line_of_a_served_run_is_json_with_one_event_per_request(
                 headers={"X-Request-ID": "media-1"},
             )
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(60)
+        stop(process)
 
     assert (booth.status_code, login.status_code, capability.status_code) == (200, 200, 404)
     out_events, err_events = json_lines(stdout.read_text()), json_lines(stderr.read_text())

@@ -14,7 +14,6 @@ from pathlib import Path
 import psutil
 import requests
 from prometheus_client.mmap_dict import MmapedDict
-from prometheus_client.parser import text_string_to_metric_families
 
 from app import create_app
 from app.db import utcnow
@@ -23,28 +22,7 @@ from app.ops.cleanup import run_cleanup
 from app.ops.serve import metrics_dir_env
 from tests.support.images import make_image_bytes
 from tests.support.ingest import ingest_url, post_photo
-
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-def scrape(http: requests.Session, url: str, token: str | None = None) -> Samples:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    response = http.get(f"{url}/metrics", headers=headers, timeout=10)
-    assert response.status_code == 200, response.text
-    assert response.headers["Content-Type"].startswith("text/plain; version=")
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
-
-
-def total(samples: Samples, name: str, **labels: str) -> float:
-    return sum(
-        value
-        for (sample_name, sample_labels), value in samples.items()
-        if sample_name == name and set(labels.items()) <= set(sample_labels)
-    )
+from tests.support.metrics import scrape, total
 
 
 def test_a_booth_post_shows_in_the_job_provider_and_request_series(live_server, http, jpeg):

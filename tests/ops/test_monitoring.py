@@ -20,10 +20,10 @@ from app.db import utcnow
 from app.media.storage import MediaStore
 from app.ops.cleanup import run_cleanup
 from app.ops.serve import metrics_dir_env
-from tests.ops.test_metrics import Samples, scrape, total
 from tests.support.fakes.gemini import API_KEY, GeminiFake
 from tests.support.gemini_driver import PROMPT
 from tests.support.ingest import ingest_url, post_photo
+from tests.support.metrics import Samples, scrape, total
 from tests.support.stored import use_provider
 
 PROMETHEUS = PROJECT_ROOT / "scripts" / "deploy" / "prometheus"

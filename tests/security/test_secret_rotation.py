@@ -7,9 +7,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import signal
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,25 +21,25 @@ from app.auth.passwords import (
     check_booth_password,
     hash_booth_password,
 )
-from app.config import PROJECT_ROOT, Config
+from app.config import Config
 from app.ingest.models import Job
 from app.ops.stored_secrets import INGEST_LABEL, inspect_secrets, rotate
 from app.providers.keys import StoredKey, resolve_api_key, store_api_key
 from app.settings.service import load_settings, set_ingest_password
 from app.slots.models import Slot
 from tests.support.admin import AdminClient
+from tests.support.cli import photochanger, serving
 from tests.support.fakes.gemini import API_KEY, GeminiFake
 from tests.support.gemini_driver import PROMPT
 from tests.support.images import make_image_bytes
 from tests.support.ingest import INGEST_PASSWORD, assert_error, ingest_url, post_photo
 from tests.support.pages import marked_text
-from tests.support.servers import free_port, serve_app, wait_healthy
+from tests.support.servers import free_port, serve_app
 from tests.support.stored import use_provider
 
 OLD = "old-secret-key-1f9a"
 NEW = "new-secret-key-7c2e"
 SLOT_PASSWORD = "slot-two-booth-pw"
-PHOTOCHANGER = str(Path(sys.executable).parent / "photochanger")
 
 MakeConfig = Callable[..., Config]
 
@@ -242,12 +239,6 @@ def cli_env(database_url: str, media_root: Path, **extra: str) -> dict[str, str]
     return {**env, "DATABASE_URL": database_url, "MEDIA_ROOT": str(media_root), **extra}
 
 
-def photochanger(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PHOTOCHANGER, *args], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60
-    )
-
-
 def test_the_secrets_commands_report_refuse_and_rotate(db_session, keyed, database_url, media_root):
     store_api_key(db_session, keyed(OLD), "gemini", API_KEY, "admin")
     set_ingest_password(db_session, keyed(NEW), INGEST_PASSWORD, "admin")
@@ -295,21 +286,17 @@ def test_serve_logs_an_error_naming_the_unreadable_secrets_at_start(
     db_session, make_config, database_url, media_root, tmp_path
 ):
     store_api_key(db_session, make_config(secret_key=OLD), "gemini", API_KEY, "admin")
-    port = free_port()
     env = cli_env(
-        database_url, media_root, SECRET_KEY=NEW, PORT=str(port), WEB_CONCURRENCY="1", THREADS="4"
+        database_url,
+        media_root,
+        SECRET_KEY=NEW,
+        PORT=str(free_port()),
+        WEB_CONCURRENCY="1",
+        THREADS="4",
     )
     log = tmp_path / "serve.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [PHOTOCHANGER, "serve"], env=env, stdout=sink, stderr=sink, cwd=PROJECT_ROOT
-        )
-    try:
-        wait_healthy(f"http://127.0.0.1:{port}", process, 60, log.read_text)
-        health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(60)
+    with serving(env, log, 60) as url:
+        health = requests.get(f"{url}/healthz", timeout=5).json()
 
     printed = log.read_text()
     (line,) = [line for line in printed.splitlines() if "secrets.unreadable" in line]

@@ -170,3 +170,8 @@ def database_snapshot(session: Session) -> dict[str, list[tuple[Any, ...]]]:
         )
         for table in tables
     }
+
+
+def summary_lines(output: str) -> list[str]:
+    """The summary lines ``photochanger cleanup`` prints among its log lines."""
+    return [line for line in output.splitlines() if line.startswith("cleanup: ")]
