@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from bench_report import Row, print_table, throwaway_database
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "bench"
+TARGET_SECONDS = 60
 FILES = {"payload.jpg": b"p" * 2048, "preview.webp": b"v" * 512, "source.jpg": b"s" * 4096}
 
 INSERT_JOBS = """
@@ -68,22 +70,19 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, str(PROJECT_ROOT))
 
     with tempfile.TemporaryDirectory(prefix="bench-cleanup-") as workdir:
-        return bench(Path(workdir), args.count)
+        rows = run(Path(workdir), args.count)
+    print_table(rows)
+    return 0 if all(row.met is not False for row in rows) else 1
 
 
-def bench(workdir: Path, count: int) -> int:
-    import pgserver
-
+def run(workdir: Path, count: int = 100_000) -> list[Row]:
     from app.db import make_engine, upgrade_database, utcnow
     from app.media.storage import MediaStore
     from app.ops.cleanup import run_cleanup
     from app.ops.logs import configure_logging
 
     configure_logging("WARNING")
-    server = pgserver.get_server(workdir / "pgdata", cleanup_mode="delete")
-    try:
-        server.psql(f"CREATE DATABASE {DATABASE};")
-        url: str = server.get_uri(DATABASE)
+    with throwaway_database(workdir, DATABASE) as url:
         upgrade_database(url)
         engine = make_engine(url, pool_size=2)
         store = MediaStore(workdir / "media")
@@ -105,22 +104,17 @@ def bench(workdir: Path, count: int) -> int:
             seconds = time.monotonic() - started
             left = session.scalar(sa.text("SELECT count(*) FROM jobs WHERE cleaned_at IS NULL"))
         engine.dispose()
-        remaining = sum(1 for _ in store.results_dir.glob("*/*"))
-
-        print()
-        print(f"{'rows':>8} {'files':>8} {'seconds':>8} {'rows/s':>8}")
-        print(
-            f"{summary.expired_results:>8} {3 * summary.expired_results:>8} "
-            f"{seconds:>8.2f} {summary.expired_results / seconds:>8.0f}"
+    remaining = sum(1 for _ in store.results_dir.glob("*/*"))
+    complete = summary.expired_results == count and left == 0 and remaining == 0
+    return [
+        Row(
+            f"cleanup of {count} expired results ({3 * count} files)",
+            f"<= {TARGET_SECONDS} s, nothing left",
+            f"{seconds:.1f} s ({summary.expired_results / seconds:.0f} results/s); "
+            f"{left} rows and {remaining} folders left",
+            complete and seconds <= TARGET_SECONDS,
         )
-        print()
-        print(summary.line())
-        ok = summary.expired_results == count and left == 0 and remaining == 0
-        if not ok:
-            print(f"FAILED: {left} rows not cleaned, {remaining} folders left", file=sys.stderr)
-        return 0 if ok else 1
-    finally:
-        server.cleanup()
+    ]
 
 
 def insert_rows(engine: sa.Engine, count: int, now: datetime) -> None:
