@@ -41,6 +41,7 @@ from bench_ingest_setup import (
     forget_calls,
     gemini_fake,
     prepare_database,
+    probing,
     serve,
     sized_jpeg,
     small_photo,
@@ -202,9 +203,13 @@ def measure_concurrency(app: App, photo_of: Callable[[], bytes], label: str) -> 
     """b) 64 simultaneous uploads, one connection each, to a provider that takes 5 s."""
     photos = [photo_of() for _ in range(CONCURRENT)]
     split: list[int] = []
-    outcomes = post_at_once(
-        app.ingest_url(SLOW_SLOT), photos, midway=lambda: split.extend(connections_per_worker(app))
-    )
+    with probing(app.url, ("/healthz",)) as probes:
+        outcomes = post_at_once(
+            app.ingest_url(SLOW_SLOT),
+            photos,
+            midway=lambda: split.extend(connections_per_worker(app)),
+        )
+    health = probes["/healthz"]
     succeeded = sum(1 for status, _ in outcomes if status == 200)
     failures = sorted({status for status, _ in outcomes if status != 200})
     latencies = sorted(seconds for _, seconds in outcomes)
@@ -217,7 +222,14 @@ def measure_concurrency(app: App, photo_of: Callable[[], bytes], label: str) -> 
             f"wall {latencies[-1]:.2f} s (first {latencies[0]:.2f} s, {late} over 6 s; "
             f"connections per worker {'/'.join(map(str, split)) or 'n/a'})",
             succeeded == CONCURRENT and latencies[-1] <= 6,
-        )
+        ),
+        Row(
+            f"b) /healthz during those {CONCURRENT}, {label}",
+            "p95 <= 50 ms, max <= 150 ms",
+            f"p50 {percentile(health, 50):.0f} ms, p95 {percentile(health, 95):.0f} ms, "
+            f"max {max(health):.0f} ms ({len(health)} calls)",
+            percentile(health, 95) <= 50 and max(health) <= 150,
+        ),
     ]
 
 

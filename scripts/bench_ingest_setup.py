@@ -12,12 +12,15 @@ import os
 import secrets
 import socket
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import requests
 from PIL import Image, ImageChops
 from sqlalchemy.orm import Session
 
@@ -243,3 +246,48 @@ def expect_ok(answer: BoothResponse) -> BoothResponse:
     if answer.status != 200:
         raise RuntimeError(f"upload answered {answer.status}: {answer.body[:300]!r}")
     return answer
+
+
+WEBHOOK = "webhook"
+"""A probe name: POST an empty update to the Telegram webhook."""
+PROBE_INTERVAL_SECONDS = 0.1
+
+
+@contextmanager
+def probing(
+    base_url: str, names: tuple[str, ...], webhook_secret: str = ""
+) -> Iterator[dict[str, list[float]]]:
+    """Calls each of ``names`` (a path to GET, or ``WEBHOOK``) in turn, each on a fresh
+    connection, every 0.1 s until the block ends; yields their latencies in ms."""
+    latencies: dict[str, list[float]] = {name: [] for name in names}
+    stop = threading.Event()
+    update_ids = itertools.count(1)
+
+    def call(name: str) -> None:
+        started = time.monotonic()
+        if name == WEBHOOK:
+            requests.post(
+                f"{base_url}/telegram/webhook",
+                data=json.dumps({"update_id": next(update_ids)}),
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Telegram-Bot-Api-Secret-Token": webhook_secret,
+                },
+                timeout=60,
+            ).raise_for_status()
+        else:
+            requests.get(f"{base_url}{name}", timeout=60).raise_for_status()
+        latencies[name].append((time.monotonic() - started) * 1000)
+
+    def probe() -> None:
+        while not stop.wait(PROBE_INTERVAL_SECONDS):
+            for name in names:
+                call(name)
+
+    prober = threading.Thread(target=probe, daemon=True)
+    prober.start()
+    try:
+        yield latencies
+    finally:
+        stop.set()
+        prober.join()

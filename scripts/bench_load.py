@@ -15,7 +15,6 @@ with the default workers and threads). Not part of the test suite:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -28,14 +27,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import psutil
-import requests
 from bench_ingest_setup import (
     GEMINI_SLOT,
     MIB,
     PROJECT_ROOT,
+    WEBHOOK,
     answer_png,
     gemini_fake,
     prepare_database,
+    probing,
     serve,
     sized_jpeg,
     unique,
@@ -58,7 +58,6 @@ PROBE_TARGET_MS = 150
 EARLY_REFUSAL_SECONDS = 10
 """A refusal is early when the booth still has most of its wait left to try again."""
 RSS_TARGET_BYTES = 1024 * MIB
-PROBE_INTERVAL_SECONDS = 0.1
 RSS_SAMPLE_SECONDS = 0.05
 
 
@@ -112,7 +111,10 @@ def burst_rows(workdir: Path, database_url: str, uploads: int) -> list[Row]:
         gemini.script(replace(image_reply(answer_png()), delay_seconds=PROVIDER_SECONDS))
         print(f"serve: {app.workers} workers x {app.threads} threads")
         tree = psutil.Process(app.process.pid)
-        with sample_peak_rss(tree) as peak_rss, probing(app.url) as probes:
+        with (
+            sample_peak_rss(tree) as peak_rss,
+            probing(app.url, ("/healthz", "/admin/login", WEBHOOK), WEBHOOK_SECRET) as probes,
+        ):
             outcomes = burst(app.ingest_url(SLOT_ID), photos)
     return report(outcomes, probes, peak_rss(), uploads)
 
@@ -139,44 +141,6 @@ def burst(url: str, photos: list[bytes]) -> list[tuple[int, float, str | None]]:
     for thread in threads:
         thread.join()
     return outcomes
-
-
-@contextmanager
-def probing(base_url: str) -> Iterator[dict[str, list[float]]]:
-    """Calls ``/healthz``, the admin login page and the Telegram webhook in turn, each on a fresh
-    connection, until the block ends; yields their latencies in ms."""
-    latencies: dict[str, list[float]] = {"/healthz": [], "/admin/login": [], "webhook": []}
-    stop = threading.Event()
-    update_ids = iter(range(1, 10**9))
-
-    def call(name: str) -> None:
-        started = time.monotonic()
-        if name == "webhook":
-            requests.post(
-                f"{base_url}/telegram/webhook",
-                data=json.dumps({"update_id": next(update_ids)}),
-                headers={
-                    "Content-Type": "application/json",
-                    "X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET,
-                },
-                timeout=60,
-            ).raise_for_status()
-        else:
-            requests.get(f"{base_url}{name}", timeout=60).raise_for_status()
-        latencies[name].append((time.monotonic() - started) * 1000)
-
-    def probe() -> None:
-        while not stop.wait(PROBE_INTERVAL_SECONDS):
-            for name in latencies:
-                call(name)
-
-    prober = threading.Thread(target=probe, daemon=True)
-    prober.start()
-    try:
-        yield latencies
-    finally:
-        stop.set()
-        prober.join()
 
 
 @contextmanager
