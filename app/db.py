@@ -7,6 +7,7 @@ provider is working.
 
 from __future__ import annotations
 
+import select
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app, g
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -49,14 +50,36 @@ def normalize_url(url: str) -> str:
 
 
 def make_engine(url: str, pool_size: int = 10) -> sa.Engine:
-    return sa.create_engine(
+    """An engine whose pool hands out no connection PostgreSQL has closed (see
+    ``drop_closed_connection``) instead of pinging the server at every checkout: a request checks
+    a connection out several times, and each ping is a round trip (~50 µs of this process's CPU
+    and PostgreSQL's work on top)."""
+    engine = sa.create_engine(
         normalize_url(url),
         pool_size=pool_size,
         max_overflow=20,
-        pool_pre_ping=True,
         pool_timeout=10,
         connect_args={"connect_timeout": 5},
     )
+    sa.event.listen(engine, "checkout", drop_closed_connection)
+    return engine
+
+
+def drop_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Refuse a pooled connection the server has closed, so the pool opens a new one.
+
+    An idle connection has nothing to read until the server ends it: a restarting or stopping
+    PostgreSQL sends its termination notice and closes the socket. So a socket with anything to
+    read (or a broken one) is dropped, found by a poll of the socket without a round trip. A
+    connection lost without a word (a vanished host) fails its next statement instead; SQLAlchemy
+    then invalidates every connection of the pool made before the failure.
+    """
+    if dbapi_connection.closed or dbapi_connection.broken:
+        raise DisconnectionError("the connection is closed")
+    poller = select.poll()
+    poller.register(dbapi_connection.fileno(), select.POLLIN | select.POLLPRI)
+    if poller.poll(0):
+        raise DisconnectionError("PostgreSQL ended the connection")
 
 
 def retry_while_unavailable(session: Session, write: Callable[[], T], until: Deadline) -> T:

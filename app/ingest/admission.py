@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta
+from typing import cast
 
 import structlog
-from sqlalchemy import ColumnElement, func, or_, select, text
+from sqlalchemy import ColumnElement, DateTime, Select, bindparam, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -50,21 +51,21 @@ def admit(
             session.commit()
             wait_for(session, original, request.deadline)
             continue
-        if _pending_count(session, Job.slot_id == job.slot_id, now) >= runtime.slot_concurrency:
+        if _pending_count(session, PENDING_IN_SLOT, job.slot_id, now) >= runtime.slot_concurrency:
             session.rollback()
             raise IngestError("slot_busy", retry_after=RETRY_AFTER_SECONDS)
         if provider.calls_out:
             _lock(session, f"ingest:provider:{provider.name}")
-            busy = _pending_count(session, Job.provider == provider.name, now)
+            busy = _pending_count(session, PENDING_FOR_PROVIDER, provider.name, now)
             if busy >= runtime.provider_concurrency:
                 session.rollback()
                 raise IngestError("provider_busy", retry_after=RETRY_AFTER_SECONDS)
         job.started_at = now
-        session.add(job)
+        # Inserted by a plain statement, never added to the session: later commits of this
+        # session (which hold no lock) then never flush half-made changes to the pending row; the
+        # final state is one conditional update (``finish_job``).
+        session.execute(INSERT_JOB, {column: getattr(job, column) for column in JOB_COLUMNS})
         session.commit()
-        # Detached, so later commits of this session (which hold no lock) never flush half-made
-        # changes to the pending row; the final state is one conditional update (``finish_job``).
-        session.expunge(job)
         log.info("ingest.admitted", slot_id=job.slot_id, provider=job.provider)
         return None
 
@@ -80,25 +81,21 @@ def find_original(
     """
     if not runtime.dedupe_window_minutes:
         return None
-    in_window = (Job.slot_id == job.slot_id) & (
-        Job.created_at > now - timedelta(minutes=runtime.dedupe_window_minutes)
-    )
-    matches = []
+    since = now - timedelta(minutes=runtime.dedupe_window_minutes)
     if request.idempotency_key:
+        in_window = (Job.slot_id == job.slot_id) & (Job.created_at > since)
         _check_key_binding(session, job, request.idempotency_key, in_window)
-        matches.append(Job.idempotency_key == request.idempotency_key)
-    if request.dedupe_by_content:
-        matches.append(Job.source == JobSource.INGEST)
-    if not matches:
+    by_key, by_content = bool(request.idempotency_key), request.dedupe_by_content
+    if not (by_key or by_content):
         return None
-    statement = (
-        select(Job)
-        .where(in_window, Job.input_sha256 == job.input_sha256, or_(*matches))
-        .where(Job.presumed_running(now) | Job.live_result(now))
-        .order_by(Job.created_at.desc())
-        .limit(1)
-    )
-    return session.scalars(statement).first()
+    parameters = {
+        "slot_id": job.slot_id,
+        "since": since,
+        "sha256": job.input_sha256,
+        "key": request.idempotency_key,
+        "now": now,
+    }
+    return session.scalars(ORIGINAL_STATEMENTS[by_key, by_content], parameters).first()
 
 
 def _check_key_binding(
@@ -133,12 +130,52 @@ def wait_for(session: Session, original: Job, deadline: Deadline) -> None:
 
 
 def _lock(session: Session, key: str) -> None:
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+    session.execute(LOCK, {"key": key})
 
 
-def _pending_count(session: Session, condition: object, now: datetime) -> int:
-    statement = select(func.count()).where(
-        Job.presumed_running(now),
-        condition,  # type: ignore[arg-type]
+def _pending_count(session: Session, statement: Select[int], value: str, now: datetime) -> int:
+    return session.scalar(statement, {"value": value, "now": now}) or 0
+
+
+# The statements of every admission, built once: building a statement per call costs about as
+# much CPU as running it.
+_NOW = cast(datetime, bindparam("now", type_=DateTime(timezone=True)))
+"""Stands for ``now`` in ``Job``'s SQL conditions; each execution binds its own."""
+LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+PENDING_IN_SLOT = select(func.count()).where(
+    Job.presumed_running(_NOW), Job.slot_id == bindparam("value")
+)
+PENDING_FOR_PROVIDER = select(func.count()).where(
+    Job.presumed_running(_NOW), Job.provider == bindparam("value")
+)
+JOB_COLUMNS = tuple(column.key for column in Job.__table__.columns)
+INSERT_JOB = insert(Job)
+
+
+def _original_statement(by_key: bool, by_content: bool) -> Select[Job]:
+    matches = []
+    if by_key:
+        matches.append(Job.idempotency_key == bindparam("key"))
+    if by_content:
+        matches.append(Job.source == JobSource.INGEST)
+    return (
+        select(Job)
+        .where(
+            Job.slot_id == bindparam("slot_id"),
+            Job.created_at > bindparam("since", type_=DateTime(timezone=True)),
+            Job.input_sha256 == bindparam("sha256"),
+            or_(*matches),
+        )
+        .where(Job.presumed_running(_NOW) | Job.live_result(_NOW))
+        .order_by(Job.created_at.desc())
+        .limit(1)
     )
-    return session.scalar(statement) or 0
+
+
+ORIGINAL_STATEMENTS = {
+    (by_key, by_content): _original_statement(by_key, by_content)
+    for by_key in (False, True)
+    for by_content in (False, True)
+    if by_key or by_content
+}
+"""The live job a request repeats, by (Idempotency-Key given, booth photo bytes)."""

@@ -35,6 +35,22 @@ WINDOW_SECONDS = 15 * 60
 LEGACY_CHECK_WAIT_SECONDS = 0.5
 
 
+def recent_failures(
+    session: Session, runtime: RuntimeSettings, slot: Slot, client_ip: str
+) -> ratelimit.RateDecision | None:
+    """The wrong passwords ``client_ip`` sent to ``slot`` in the current window, read within the
+    caller's transaction (the one that loads the slot, before the upload is read: a request then
+    checks a connection out once less); None when no password is set."""
+    if (slot.ingest_password_hash or runtime.ingest_password_hash) is None:
+        return None
+    counter = failure_counter(slot, client_ip)
+    return ratelimit.current_count(session, counter, WINDOW_SECONDS, utcnow())
+
+
+def failure_counter(slot: Slot, client_ip: str) -> str:
+    return f"ingest_password:{slot.slot_id}:{client_ip}"[:128]
+
+
 def check_ingest_password(
     session: Session,
     config: Config,
@@ -43,18 +59,16 @@ def check_ingest_password(
     candidate: str | None,
     *,
     client_ip: str,
+    failures: ratelimit.RateDecision | None,
     checks: threading.BoundedSemaphore,
 ) -> None:
     """Return when ``candidate`` opens ``slot`` (or no password is set); raise ``IngestError``
-    (``invalid_password`` or ``too_many_attempts``) otherwise."""
+    (``invalid_password`` or ``too_many_attempts``) otherwise. ``failures`` is what
+    ``recent_failures`` read for this request."""
     stored = slot.ingest_password_hash or runtime.ingest_password_hash
     if stored is None:
         return
-    now = utcnow()
-    counter = f"ingest_password:{slot.slot_id}:{client_ip}"[:128]
-    failures = ratelimit.current_count(session, counter, WINDOW_SECONDS, now)
-    session.commit()
-    if failures.count >= FAILURE_LIMIT:
+    if failures is not None and failures.count >= FAILURE_LIMIT:
         log.warning("ingest.password_throttled", slot_id=slot.slot_id, ip=client_ip)
         raise IngestError("too_many_attempts", retry_after=failures.retry_after)
     keys = config.booth_password_keys
@@ -70,7 +84,8 @@ def check_ingest_password(
         finally:
             checks.release()
     if not outcome.valid:
-        ratelimit.hit(session, counter, FAILURE_LIMIT, WINDOW_SECONDS, now)
+        counter = failure_counter(slot, client_ip)
+        ratelimit.hit(session, counter, FAILURE_LIMIT, WINDOW_SECONDS, utcnow())
         log.warning("ingest.password_refused", slot_id=slot.slot_id, ip=client_ip)
         raise IngestError("invalid_password")
     if outcome.upgraded_hash is None:

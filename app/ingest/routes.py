@@ -14,7 +14,7 @@ from app.deadline import request_arrived_at, request_deadline
 from app.ingest.capacity import IngestCapacity, current_capacity
 from app.ingest.errors import IngestError
 from app.ingest.models import JobSource
-from app.ingest.password import check_ingest_password
+from app.ingest.password import check_ingest_password, recent_failures
 from app.ingest.schemas import IngestRequest, IngestResult, Upload
 from app.ingest.service import process_photo
 from app.providers.base import request_outbound
@@ -52,6 +52,8 @@ def run_ingest(slot_id: str, capacity: IngestCapacity) -> Response:
     config = context.config()
     slot = find_ingest_slot(session, slot_id)
     runtime = load_settings(session, config)
+    client_ip = request.remote_addr or "unknown"
+    failures = recent_failures(session, runtime, slot, client_ip)
     session.commit()  # hold no connection while the booth is still uploading
     deadline = request_deadline(runtime.sync_response_seconds)
     check_body_size(request.content_length, config.max_upload_bytes)
@@ -62,7 +64,8 @@ def run_ingest(slot_id: str, capacity: IngestCapacity) -> Response:
         runtime,
         slot,
         form.get("password"),
-        client_ip=request.remote_addr or "unknown",
+        client_ip=client_ip,
+        failures=failures,
         checks=context.password_checks(),
     )
     ingest_request = IngestRequest(
