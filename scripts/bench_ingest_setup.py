@@ -24,7 +24,7 @@ import requests
 from PIL import Image, ImageChops
 from sqlalchemy.orm import Session
 
-from app.auth.passwords import hash_password
+from app.auth.passwords import hash_booth_password
 from app.config import Config
 from app.db import make_engine
 from app.ops.serve import gunicorn_command, gunicorn_environment
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = secrets.token_urlsafe(12)
+SECRET_KEY = "bench-secret-key"  # noqa: S105 - the throw-away server's own
 MIB = 1024 * 1024
 INSTANT_SLOT = "slot-001"
 SLOW_SLOT = "slot-002"
@@ -54,7 +55,9 @@ SERIALS = itertools.count(1)
 
 
 def prepare_database(database_url: str, media_root: Path) -> None:
-    config = Config(database_url=database_url, media_root=media_root, _env_file=None)
+    config = Config(
+        database_url=database_url, media_root=media_root, secret_key=SECRET_KEY, _env_file=None
+    )
     engine = make_engine(database_url, pool_size=1)
     with Session(engine) as session:
         for slot_id, delay in ((INSTANT_SLOT, 0), (SLOW_SLOT, SLOW_DELAY_SECONDS), (LARGE_SLOT, 0)):
@@ -71,7 +74,7 @@ def prepare_database(database_url: str, media_root: Path) -> None:
             session,
             config,
             {
-                "ingest_password_hash": hash_password(PASSWORD),
+                "ingest_password_hash": hash_booth_password(config.booth_password_key, PASSWORD),
                 "slot_concurrency": CONCURRENT,
                 "provider_concurrency": CONCURRENT,
             },
@@ -202,7 +205,7 @@ def serve(
         **gunicorn_environment(os.environ),
         "DATABASE_URL": database_url,
         "MEDIA_ROOT": str(workdir / "media"),
-        "SECRET_KEY": "bench-secret-key",
+        "SECRET_KEY": SECRET_KEY,
         "LOG_LEVEL": "INFO",
     }
     if gemini is not None:
