@@ -20,8 +20,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -42,6 +41,7 @@ from bench_ingest_setup import (
     gemini_fake,
     prepare_database,
     probing,
+    sample_peak_rss,
     serve,
     sized_jpeg,
     small_photo,
@@ -64,7 +64,6 @@ PARTS = ("cpu", "overhead", "concurrency", "memory")
 CPU_TARGETS_MS = {"booth": 90.0, "breeze": 40.0, "answer": 30.0}
 WARMUPS = 5
 SEQUENTIAL = 100
-RSS_SAMPLE_SECONDS = 0.01
 SPLIT_CENSUS_SECONDS = 2.5
 
 
@@ -300,26 +299,6 @@ def measure_upload_memory(app: App, photo: bytes) -> list[Row]:
             increase <= 2 * len(photo),
         )
     ]
-
-
-@contextmanager
-def sample_peak_rss(process: psutil.Process) -> Iterator[Callable[[], int]]:
-    peak = process.memory_info().rss
-    stop = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not stop.wait(RSS_SAMPLE_SECONDS):
-            peak = max(peak, process.memory_info().rss)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
-        yield lambda: peak
-    finally:
-        time.sleep(5 * RSS_SAMPLE_SECONDS)
-        stop.set()
-        sampler.join()
 
 
 def percentiles(values: list[float]) -> str:

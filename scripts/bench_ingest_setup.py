@@ -14,12 +14,13 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import psutil
 import requests
 from PIL import Image, ImageChops
 from sqlalchemy.orm import Session
@@ -294,3 +295,39 @@ def probing(
     finally:
         stop.set()
         prober.join()
+
+
+RSS_SAMPLE_SECONDS = 0.01
+
+
+@contextmanager
+def sample_peak_rss(
+    process: psutil.Process, with_children: bool = False
+) -> Iterator[Callable[[], int]]:
+    """The peak resident memory of ``process`` (summed with its children's when asked), sampled
+    every 10 ms until the block ends."""
+
+    def current() -> int:
+        processes = [process, *process.children(recursive=True)] if with_children else [process]
+        size = 0
+        for one in processes:
+            with suppress(psutil.NoSuchProcess):
+                size += one.memory_info().rss
+        return size
+
+    peak = current()
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.wait(RSS_SAMPLE_SECONDS):
+            peak = max(peak, current())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield lambda: peak
+    finally:
+        time.sleep(5 * RSS_SAMPLE_SECONDS)
+        stop.set()
+        sampler.join()

@@ -21,8 +21,6 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,6 +34,7 @@ from bench_ingest_setup import (
     gemini_fake,
     prepare_database,
     probing,
+    sample_peak_rss,
     serve,
     sized_jpeg,
     unique,
@@ -58,7 +57,6 @@ PROBE_TARGET_MS = 150
 EARLY_REFUSAL_SECONDS = 10
 """A refusal is early when the booth still has most of its wait left to try again."""
 RSS_TARGET_BYTES = 1024 * MIB
-RSS_SAMPLE_SECONDS = 0.05
 
 
 def main() -> int:
@@ -112,7 +110,7 @@ def burst_rows(workdir: Path, database_url: str, uploads: int) -> list[Row]:
         print(f"serve: {app.workers} workers x {app.threads} threads")
         tree = psutil.Process(app.process.pid)
         with (
-            sample_peak_rss(tree) as peak_rss,
+            sample_peak_rss(tree, with_children=True) as peak_rss,
             probing(app.url, ("/healthz", "/admin/login", WEBHOOK), WEBHOOK_SECRET) as probes,
         ):
             outcomes = burst(app.ingest_url(SLOT_ID), photos)
@@ -141,34 +139,6 @@ def burst(url: str, photos: list[bytes]) -> list[tuple[int, float, str | None]]:
     for thread in threads:
         thread.join()
     return outcomes
-
-
-@contextmanager
-def sample_peak_rss(tree: psutil.Process) -> Iterator[Callable[[], int]]:
-    """The peak of the summed resident memory of ``tree`` and its children."""
-    peak = 0
-    stop = threading.Event()
-
-    def total() -> int:
-        processes = [tree, *tree.children(recursive=True)]
-        size = 0
-        for process in processes:
-            with suppress(psutil.NoSuchProcess):
-                size += process.memory_info().rss
-        return size
-
-    def sample() -> None:
-        nonlocal peak
-        while not stop.wait(RSS_SAMPLE_SECONDS):
-            peak = max(peak, total())
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
-        yield lambda: peak
-    finally:
-        stop.set()
-        sampler.join()
 
 
 def report(
