@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.db import make_engine
 from app.ratelimit import RateCounter, hit
+from tests.support.database import session_on
 
 MINUTE_START = datetime(2099, 1, 2, 3, 4, 0, tzinfo=UTC)
 
@@ -74,12 +75,8 @@ def test_keys_are_counted_separately(db_session):
 
 def test_hit_commits_so_other_sessions_see_the_count(db_session, database_url):
     hit(db_session, "ip:1", 5, 60, MINUTE_START)
-    engine = make_engine(database_url, pool_size=1)
-    try:
-        with Session(engine) as other:
-            assert other.scalar(select(RateCounter.count)) == 1
-    finally:
-        engine.dispose()
+    with session_on(database_url) as other:
+        assert other.scalar(select(RateCounter.count)) == 1
 
 
 def test_concurrent_hits_from_many_connections_are_all_counted_once(database_url):

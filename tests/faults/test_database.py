@@ -22,13 +22,14 @@ from sqlalchemy.orm import Session
 from app import create_app
 from app.auth.passwords import hash_password
 from app.config import Config
-from app.db import make_engine, upgrade_database, utcnow
+from app.db import upgrade_database, utcnow
 from app.ingest.models import Job, JobStatus
 from app.media.models import MediaObject
 from app.media.storage import MediaStore
 from app.ops.cleanup import run_cleanup
 from app.settings.service import save_settings
 from tests.fixtures.database import PgServer
+from tests.support.database import session_on
 from tests.support.images import make_image_bytes
 from tests.support.ingest import INGEST_PASSWORD, assert_error, ingest_url, post_photo
 from tests.support.servers import LiveServer
@@ -85,10 +86,8 @@ def own_database_url(postgres: StoppablePostgres) -> Iterator[str]:
 
 @pytest.fixture
 def own_session(own_database_url: str) -> Iterator[Session]:
-    engine = make_engine(own_database_url, pool_size=1)
-    with Session(engine, expire_on_commit=False) as session:
+    with session_on(own_database_url) as session:
         yield session
-    engine.dispose()
 
 
 @pytest.fixture

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from app.db import make_engine, utcnow
+from app.db import utcnow
 from app.media.storage import MediaStore
 from app.ops.cleanup import LOCK_KEY
+from tests.support.database import connected
 
 
 @pytest.fixture
@@ -30,11 +31,9 @@ def store(media_root: Path) -> MediaStore:
 @pytest.fixture
 def lock_held_elsewhere(database_url: str) -> Iterator[None]:
     """The cleanup lock taken by another session, as a second running copy would hold it."""
-    engine = make_engine(database_url, pool_size=1)
-    with engine.connect() as connection:
+    with connected(database_url) as connection:
         connection.execute(
             sa.text("SELECT pg_advisory_lock(hashtextextended(:key, 0))"), {"key": LOCK_KEY}
         )
         connection.commit()
         yield
-    engine.dispose()

@@ -15,7 +15,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.orm import Session
 
 from app import create_app
-from app.db import alembic_config, make_engine, upgrade_database
+from app.db import alembic_config, upgrade_database
 from app.ingest.models import Job
 from app.ops.embedded_db import start_embedded_postgres
 from app.slots.models import Slot, TemplateMedia
@@ -28,6 +28,7 @@ from tests.support.admin import (
 )
 from tests.support.backup import command_env, manifest_of, table_contents
 from tests.support.cli import cli, photochanger, quickstart_env
+from tests.support.database import alembic_revision
 from tests.support.images import make_image_bytes
 from tests.support.ingest import ingest_url, post_photo
 from tests.support.pages import form_fields
@@ -230,12 +231,9 @@ def test_backup_leaves_the_embedded_database_at_its_schema_revision(tmp_path):
     assert made.returncode == 0, made.stderr
     assert manifest_of(backup_dir)["alembic_revision"] == "0004"
     server, url = start_embedded_postgres(pgdata)
-    engine = make_engine(url, pool_size=1)
     try:
-        with engine.connect() as connection:
-            assert connection.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0004"
+        assert alembic_revision(url) == "0004"
     finally:
-        engine.dispose()
         server.cleanup()
 
 
@@ -283,9 +281,6 @@ def test_a_backup_of_an_older_schema_is_loaded_at_its_revision_then_upgraded(
         head = ScriptDirectory.from_config(alembic_config(empty_database_url)).get_current_head()
         upgrade_database(pg_server.url(older))  # the same migrations, applied in place
         assert table_contents(empty_database_url) == table_contents(pg_server.url(older))
-        engine = make_engine(empty_database_url, pool_size=1)
-        with engine.connect() as connection:
-            assert connection.scalar(sa.text("SELECT version_num FROM alembic_version")) == head
-        engine.dispose()
+        assert alembic_revision(empty_database_url) == head
     finally:
         janitor.drop()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.db import make_engine
 from app.ops.cleanup import LOCK_KEY
 from app.ops.cleanup_summary import CleanupSummary
 from tests.support.cleanup import (
@@ -18,6 +17,7 @@ from tests.support.cleanup import (
     reload,
     without_timing,
 )
+from tests.support.database import connected
 from tests.support.stored import files_under
 
 
@@ -75,12 +75,10 @@ def test_a_second_copy_skips_while_the_first_holds_the_lock(
 def test_the_lock_is_released_after_a_run(db_session, store, now, database_url):
     cleanup(db_session, store, now)
 
-    engine = make_engine(database_url, pool_size=1)
-    with engine.connect() as other:
+    with connected(database_url) as other:
         taken = other.scalar(
             sa.text("SELECT pg_try_advisory_lock(hashtextextended(:key, 0))"), {"key": LOCK_KEY}
         )
-    engine.dispose()
     assert taken
 
 

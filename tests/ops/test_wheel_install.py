@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 import requests
-import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
-from app.db import alembic_config, make_engine
+from app.db import alembic_config
 from app.resources import PROJECT_ROOT
 from tests.fixtures.database import PgServer
+from tests.support.database import alembic_revision
 from tests.support.servers import free_port, wait_healthy
 
 BUILD_INPUTS = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md")
@@ -138,18 +138,6 @@ def empty_database(pg_server: PgServer) -> Iterator[str]:
     janitor.drop()
 
 
-def migrated_revision(url: str) -> str | None:
-    engine = make_engine(url, pool_size=1)
-    try:
-        with engine.connect() as connection:
-            revision: str | None = connection.scalar(
-                sa.text("SELECT version_num FROM alembic_version")
-            )
-            return revision
-    finally:
-        engine.dispose()
-
-
 @pytest.mark.slow
 def test_wheel_installed_outside_the_checkout_migrates_and_serves_russian_pages_and_static_files(
     tmp_path, empty_database
@@ -203,4 +191,4 @@ def test_wheel_installed_outside_the_checkout_migrates_and_serves_russian_pages_
     assert stylesheet.status_code == 200
     assert stylesheet.content == (PROJECT_ROOT / "app" / "static" / "app.css").read_bytes()
     head = ScriptDirectory.from_config(alembic_config(empty_database)).get_current_head()
-    assert migrated_revision(empty_database) == head
+    assert alembic_revision(empty_database) == head

@@ -7,11 +7,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.db import make_engine, utcnow
+from app.db import utcnow
 from app.ingest.models import Job
 from app.media.storage import MediaStore
 from app.ops.cleanup import LOCK_KEY
 from tests.support.cleanup import HOUR, add_result
+from tests.support.database import connected
 from tests.support.ingest import INGEST_PASSWORD, booth_password_matches
 from tests.support.pages import field_error, input_value, marked_text
 from tests.support.stored import PROCESSING_FORM, reload_settings
@@ -242,13 +243,11 @@ def test_clean_up_now_removes_expired_results_and_shows_the_summary(admin, db_se
 
 
 def test_clean_up_now_says_so_when_another_cleanup_is_running(admin, database_url):
-    engine = make_engine(database_url, pool_size=1)
-    with engine.connect() as connection:
+    with connected(database_url) as connection:
         connection.execute(
             sa.text("SELECT pg_advisory_lock(hashtextextended(:key, 0))"), {"key": LOCK_KEY}
         )
         response = admin.post("/admin/settings/cleanup", htmx=True)
-    engine.dispose()
 
     assert response.status_code == 200
     assert marked_text(response.text, "data-cleanup-summary") == (

@@ -8,8 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.db import make_engine
 from app.models import Base
+from tests.support.database import connected
 
 SECRET_KEY = "test-secret-key"
 """The tests' app config's key, so the commands and the served app agree."""
@@ -31,12 +31,8 @@ def manifest_of(backup_dir: Path) -> dict[str, Any]:
 
 def table_contents(url: str) -> dict[str, list[tuple[object, ...]]]:
     """Every row of every table, in a stable order."""
-    engine = make_engine(url, pool_size=1)
-    try:
-        with engine.connect() as connection:
-            return {
-                table.name: sorted(map(tuple, connection.execute(sa.select(table))), key=repr)
-                for table in Base.metadata.sorted_tables
-            }
-    finally:
-        engine.dispose()
+    with connected(url) as connection:
+        return {
+            table.name: sorted(map(tuple, connection.execute(sa.select(table))), key=repr)
+            for table in Base.metadata.sorted_tables
+        }
