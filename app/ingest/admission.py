@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta
-from typing import cast
 
 import structlog
 from sqlalchemy import ColumnElement, DateTime, Select, bindparam, func, insert, or_, select, text
@@ -139,7 +138,7 @@ def _pending_count(session: Session, statement: Select[int], value: str, now: da
 
 # The statements of every admission, built once: building a statement per call costs about as
 # much CPU as running it.
-_NOW = cast(datetime, bindparam("now", type_=DateTime(timezone=True)))
+_NOW = bindparam("now", type_=DateTime(timezone=True))
 """Stands for ``now`` in ``Job``'s SQL conditions; each execution binds its own."""
 LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 PENDING_IN_SLOT = select(func.count()).where(

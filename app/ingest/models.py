@@ -28,6 +28,8 @@ class JobSource(StrEnum):
 
 
 FAILED_STATUSES = (JobStatus.FAILED, JobStatus.TIMEOUT, JobStatus.INTERRUPTED)
+SqlTime = datetime | sa.ColumnElement[datetime]
+"""A moment in a SQL condition: a value, or a bound parameter of a statement built once."""
 FINISH_GRACE = timedelta(seconds=15)
 """How long past its deadline a pending job is still presumed running. Its request's outbound calls
 end at the deadline; all that may follow is writing the outcome (``OUTCOME_WRITE_GRACE``, waiting
@@ -143,13 +145,13 @@ class Job(Base):
         )
 
     @classmethod
-    def presumed_running(cls, now: datetime) -> sa.ColumnElement[bool]:
+    def presumed_running(cls, now: SqlTime) -> sa.ColumnElement[bool]:
         """Pending jobs whose request may still be running at ``now``: they count toward the
         slot and provider limits until their request has really finished."""
         return sa.and_(cls.status == JobStatus.PENDING, cls.deadline_at > now - FINISH_GRACE)
 
     @classmethod
-    def live_result(cls, now: datetime) -> sa.ColumnElement[bool]:
+    def live_result(cls, now: SqlTime) -> sa.ColumnElement[bool]:
         """``has_live_result`` as a SQL condition, for queries."""
         return sa.and_(
             cls.status == JobStatus.DONE,
