@@ -38,13 +38,8 @@ MAX_IDEMPOTENCY_KEY = 128
 @bp.post("/ingest/<slot_id>")  # registered first, so url_for builds this URL
 def ingest(slot_id: str) -> Response:
     capacity = current_capacity()
-    try:
-        with capacity.job():
-            return run_ingest(slot_id, capacity)
-    except IngestError as error:
-        if error.failure_reason == "server_busy":
-            discard_body(context.config().max_upload_bytes + FORM_OVERHEAD_BYTES)
-        raise
+    with capacity.job():
+        return run_ingest(slot_id, capacity)
 
 
 def run_ingest(slot_id: str, capacity: IngestCapacity) -> Response:
@@ -114,16 +109,20 @@ DISCARD_CHUNK_BYTES = 256 * 1024
 
 
 def discard_body(cap_bytes: int) -> None:
-    """Read and drop the unread body of a request refused before reading it (at most
-    ``cap_bytes``, for at most ``DISCARD_SECONDS``). The server already sent ``100 Continue``, so
-    the booth is sending the photo: closing with it unread resets the connection, and the booth
-    would see a broken connection instead of the refusal and its ``Retry-After``."""
+    """Read and drop what is left unread of the body of a refused request (at most ``cap_bytes``,
+    for at most ``DISCARD_SECONDS``; nothing when the form was already read). The server already
+    sent ``100 Continue``, so the booth is sending the photo: closing with it unread resets the
+    connection, and the booth would see a broken connection instead of the refusal (a busy
+    server's ``Retry-After``, an unknown slot…)."""
     if (request.content_length or 0) > cap_bytes:
         return
     give_up = time.monotonic() + DISCARD_SECONDS
     stream = request.stream
-    while time.monotonic() < give_up and stream.read(DISCARD_CHUNK_BYTES):
-        pass
+    try:
+        while time.monotonic() < give_up and stream.read(DISCARD_CHUNK_BYTES):
+            pass
+    except Exception:  # a body cut short or malformed: nothing more to drop
+        log.info("ingest.body_not_drained")
 
 
 def read_multipart_form() -> MultiDict[str, str]:
@@ -176,6 +175,7 @@ def image_response(result: IngestResult) -> Response:
 
 @bp.errorhandler(IngestError)
 def ingest_error(error: IngestError) -> tuple[Response, int]:
+    discard_body(context.config().max_upload_bytes + FORM_OVERHEAD_BYTES)
     body: dict[str, str] = {
         "status": "error",
         "failure_reason": error.failure_reason,
