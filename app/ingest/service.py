@@ -36,10 +36,10 @@ from app.media.images import (
     PreparedImage,
     carries_no_metadata,
     check_decodable,
-    decode_image,
     decode_result,
     encode_image,
     make_preview,
+    prepare_image,
     sniff_mime,
 )
 from app.media.models import MediaObject
@@ -182,7 +182,7 @@ def check_photo_header(upload: CheckedUpload, max_pixels: int, max_side: int) ->
 def prepare_photo(upload: CheckedUpload, max_pixels: int, max_side: int) -> PreparedImage:
     upload.stream.seek(0)
     try:
-        return decode_image(upload.stream, upload.mime, max_pixels, max_side)
+        return prepare_image(upload.stream, upload.mime, max_pixels, max_side)
     except ImageRejected as rejected:
         raise IngestError(rejected.failure_reason, rejected.message) from rejected
 
@@ -192,7 +192,7 @@ def load_templates(store: MediaStore, slot: Slot, max_pixels: int) -> list[Prepa
     templates = []
     for template in slot.templates:
         with store.path(template.path).open("rb") as file:
-            templates.append(decode_image(file, template.mime, max_pixels, slot.max_side))
+            templates.append(prepare_image(file, template.mime, max_pixels, slot.max_side))
     return templates
 
 
@@ -244,6 +244,8 @@ def run_job(
         result = provider.process(provider_request)
     except ProviderError as error:
         raise IngestError(error.failure_reason, error.message) from error
+    except ImageRejected as rejected:  # a photo kept as it came, decoded for the provider
+        raise IngestError(rejected.failure_reason, rejected.message) from rejected
     finally:
         job.provider_ms = round((time.monotonic() - provider_started) * 1000)
     if request.deadline.expired:

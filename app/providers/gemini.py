@@ -40,7 +40,6 @@ from app.providers.http import JSON_ANSWER_MAX_BYTES, SMALL_ANSWER_MAX_BYTES, pr
 DEFAULT_MODEL = "gemini-2.5-flash-image"
 SUGGESTED_MODELS = (DEFAULT_MODEL, "gemini-3-pro-image-preview", "gemini-3.1-flash-image-preview")
 """Offered in the slot form; any model name is accepted (Google adds models often)."""
-JPEG_QUALITY = 90
 NO_IMAGE_PAUSE_SECONDS = 1.0
 MAX_NO_IMAGE_ANSWERS = 5
 """Upstream retried a missing image up to five times; more only burns quota."""
@@ -103,7 +102,7 @@ def encode_body(request: ProviderRequest, model: str) -> bytes:
     pieces = serialized.split(f'"{placeholder}"'.encode())
     out = [pieces[0]]
     for image, piece in zip(images, pieces[1:], strict=True):
-        out += [b'"', pybase64.b64encode(image.encoded("image/jpeg", JPEG_QUALITY)), b'"', piece]
+        out += [b'"', pybase64.b64encode(image.jpeg()), b'"', piece]
     return b"".join(out)
 
 

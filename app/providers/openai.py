@@ -41,7 +41,6 @@ OUTPUT_FORMATS = {"image/jpeg": "jpeg", "image/png": "png", "image/webp": "webp"
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 BLOCKED_CODES = frozenset({"moderation_blocked", "content_policy_violation"})
 SENT_MIME = "image/jpeg"
-SENT_QUALITY = 90
 MESSAGE_LIMIT = 300
 
 
@@ -146,10 +145,7 @@ def image_parts(request: ProviderRequest) -> list[tuple[str, tuple[str, bytes, s
         (f"template-{number}.jpg", template)
         for number, template in enumerate(request.templates, start=1)
     ]
-    return [
-        ("image[]", (filename, image.encoded(SENT_MIME, SENT_QUALITY), SENT_MIME))
-        for filename, image in named
-    ]
+    return [("image[]", (filename, image.jpeg(), SENT_MIME)) for filename, image in named]
 
 
 def image_of(response: requests.Response) -> bytes:

@@ -43,7 +43,6 @@ KEY_CHECK_METHOD = "available_api"
 POLL_INTERVAL_SECONDS = 2.0
 POLL_RESERVE_SECONDS = 0.3
 """Left before the deadline for the last poll and the download."""
-JPEG_QUALITY = 90
 MESSAGE_LIMIT = 200
 GENERATE_FIELDS = ("strength", "seed", "scale", "negative_prompt")
 TEMPLATE_ROLES = {
@@ -250,7 +249,7 @@ class TurbotextProvider:
 
     def _publish(self, request: ProviderRequest, name: str, image: PreparedImage) -> str:
         expires_at = time.time() + request.deadline.remaining()
-        data = image.encoded("image/jpeg", JPEG_QUALITY)
+        data = image.jpeg()
         return self.media_links.publish(request.job_id, name, data, "image/jpeg", expires_at)
 
     def _post(self, method: str, fields: dict[str, str], deadline: Deadline) -> requests.Response:

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 from app.media.images import (
     FORMAT_BY_MIME,
     ImageRejected,
-    decode_image,
     make_preview,
+    prepare_image,
     sniff_mime,
 )
 from app.media.storage import MediaStore
@@ -71,14 +71,14 @@ def check_template(stream: IO[bytes], max_pixels: int) -> CheckedTemplate:
         with Image.open(stream, formats=[FORMAT_BY_MIME[mime]]) as header:
             width, height = header.size
         stream.seek(0)
-        prepared = decode_image(stream, mime, max_pixels, PREVIEW_DECODE_SIDE)
+        preview = make_preview(prepare_image(stream, mime, max_pixels, PREVIEW_DECODE_SIDE).image)
     except ImageRejected as rejected:
         raise TemplateRejected(
             rejected.failure_reason, _("The image could not be read or is too large.")
         ) from rejected
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         raise TemplateRejected("invalid_image", _("The image could not be read.")) from error
-    return CheckedTemplate(mime, size, width, height, make_preview(prepared.image))
+    return CheckedTemplate(mime, size, width, height, preview)
 
 
 def preview_relpath(template: TemplateMedia) -> str:

@@ -15,7 +15,7 @@ from PIL import Image
 from app.config import Config
 from app.db import utcnow
 from app.ingest.models import Job
-from app.media.images import ImageRejected, decode_image, decode_result
+from app.media.images import ImageRejected, decode_result, prepare_image
 from app.settings.service import save_settings
 from tests.support.fakes.openai import API_KEY, FakeOpenAI, image_answer, running_fake
 from tests.support.images import make_image_bytes
@@ -129,7 +129,7 @@ class FilterWatchingFile(io.BytesIO):
 
 def test_decoding_never_touches_the_process_wide_warning_filters():
     photo = FilterWatchingFile(make_image_bytes(640, 480))
-    decode_image(photo, "image/jpeg", 50_000_000, 2048)
+    prepare_image(photo, "image/jpeg", 50_000_000, 2048)
     assert not photo.swapped
 
 
@@ -141,7 +141,7 @@ def test_decoding_in_many_threads_leaves_the_warning_filters_as_they_were():
     def decode_many() -> None:
         try:
             for _ in range(20):
-                decode_image(io.BytesIO(data), "image/jpeg", 50_000_000, 2048)
+                prepare_image(io.BytesIO(data), "image/jpeg", 50_000_000, 2048)
         except BaseException as error:  # pragma: no cover - reported below
             errors.append(error)
 

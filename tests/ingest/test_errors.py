@@ -93,6 +93,27 @@ def test_truncated_jpeg_is_400_invalid_image(live_server, http, db_session):
     assert only_job(db_session).failure_reason == "invalid_image"
 
 
+def without_quantization_tables(photo: bytes) -> bytes:
+    """``photo`` with complete headers and scan but no DQT segment: only a decode finds out."""
+    kept, position = [photo[:2]], 2
+    while photo[position + 1] != 0xDA:
+        end = position + 2 + int.from_bytes(photo[position + 2 : position + 4], "big")
+        if photo[position + 1] != 0xDB:
+            kept.append(photo[position:end])
+        position = end
+    return b"".join([*kept, photo[position:]])
+
+
+def test_complete_but_undecodable_jpeg_is_400_invalid_image_on_the_local_provider(
+    live_server, http, db_session, media_root
+):
+    photo = without_quantization_tables(make_image_bytes(800, 600, noise=True))
+    response = post_photo(http, ingest_url(live_server.url), photo)
+    assert_error(response, 400, "invalid_image")
+    assert only_job(db_session).failure_reason == "invalid_image"
+    assert files_under(media_root / "results") == []
+
+
 def test_file_over_the_slot_limit_is_413(live_server, http, db_session):
     db_session.get(Slot, "slot-001").size_limit_mb = 1
     db_session.commit()

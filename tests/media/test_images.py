@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import io
 
-from PIL import Image, ImageChops, ImageStat
+import pytest
+from PIL import Image, ImageChops, ImageCms, ImageStat
 
-from app.media.images import decode_image, fit_within, make_preview
+from app.media.images import (
+    ImageRejected,
+    fit_within,
+    jpeg_without_metadata,
+    make_preview,
+    prepare_image,
+)
 
 NO_PIXEL_LIMIT = 10**9
 
@@ -38,7 +45,7 @@ def mean_difference(first: Image.Image, second: Image.Image) -> float:
 
 def test_a_photo_turned_by_exif_comes_out_upright_after_the_downscale():
     photo = jpeg(halves(4000, 2000, "red", "blue"), orientation=6)  # shown turned 90° clockwise
-    prepared = decode_image(io.BytesIO(photo), "image/jpeg", NO_PIXEL_LIMIT, 1000)
+    prepared = prepare_image(io.BytesIO(photo), "image/jpeg", NO_PIXEL_LIMIT, 1000)
     assert prepared.size == (500, 1000)
     red, blue = prepared.image.getpixel((250, 100)), prepared.image.getpixel((250, 900))
     assert red[0] > 200 and red[2] < 60  # type: ignore[index]
@@ -47,7 +54,7 @@ def test_a_photo_turned_by_exif_comes_out_upright_after_the_downscale():
 
 def test_a_photo_decoded_at_reduced_scale_stays_close_to_the_accurate_scaled_decode():
     photo = jpeg(noisy(2400, 1600), quality=92)
-    prepared = decode_image(io.BytesIO(photo), "image/jpeg", NO_PIXEL_LIMIT, 1200)
+    prepared = prepare_image(io.BytesIO(photo), "image/jpeg", NO_PIXEL_LIMIT, 1200)
     accurate = Image.open(io.BytesIO(photo))
     accurate.draft("RGB", (1200, 800))  # Pillow's own draft: accurate DCT, fancy upsampling
     assert prepared.size == accurate.size == (1200, 800)
@@ -82,10 +89,84 @@ def test_a_preview_looks_like_its_image():
 
 
 def test_a_prepared_photo_once_encoded_still_gives_its_pixels_decoded_from_the_encoding():
-    prepared = decode_image(io.BytesIO(jpeg(noisy(800, 600))), "image/jpeg", NO_PIXEL_LIMIT, 2048)
+    prepared = prepare_image(io.BytesIO(jpeg(noisy(3000, 2000))), "image/jpeg", NO_PIXEL_LIMIT, 800)
     original = prepared.image.copy()
-    sent = prepared.encoded("image/jpeg", 95)
-    assert prepared.encoded("image/jpeg", 95) is sent
+    sent = prepared.jpeg()
+    assert prepared.jpeg() is sent
     again = prepared.image
-    assert again.size == prepared.size == original.size
-    assert mean_difference(again.convert("RGB"), original.convert("RGB")) < 3
+    assert again.size == prepared.size == original.size == (750, 500)
+    assert mean_difference(again, original) < 5  # one JPEG generation at quality 90
+
+
+def with_metadata(photo: bytes) -> bytes:
+    """``photo`` carrying EXIF with GPS, an XMP packet, a comment and an sRGB colour profile."""
+    image = Image.open(io.BytesIO(photo))
+    exif = Image.Exif()
+    exif[0x010F] = "CameraMaker"
+    exif.get_ifd(0x8825)[2] = (55.0, 45.0, 0.0)  # GPS latitude
+    out = io.BytesIO()
+    image.save(
+        out,
+        "JPEG",
+        quality=95,
+        exif=exif.tobytes(),
+        xmp=b"<x:xmpmeta>secret-place</x:xmpmeta>",
+        comment=b"serial 1234",
+        icc_profile=ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes(),
+    )
+    return out.getvalue()
+
+
+def scan_of(photo: bytes) -> bytes:
+    return photo[photo.index(b"\xff\xda") :]
+
+
+def test_a_jpeg_that_fits_goes_as_it_came_without_its_metadata():
+    photo = with_metadata(jpeg(noisy(1600, 1200)))
+    prepared = prepare_image(io.BytesIO(photo), "image/jpeg", NO_PIXEL_LIMIT, 2048)
+    sent = prepared.jpeg()
+    assert scan_of(sent) == scan_of(photo)  # the picture itself is not re-encoded
+    for secret in (b"CameraMaker", b"secret-place", b"serial 1234", b"Exif"):
+        assert secret in photo and secret not in sent
+    reopened = Image.open(io.BytesIO(sent))
+    assert reopened.size == prepared.size == (1600, 1200)
+    assert not reopened.getexif()
+    assert reopened.info.get("icc_profile") == Image.open(io.BytesIO(photo)).info["icc_profile"]
+    assert prepared.image.size == (1600, 1200)
+
+
+def test_a_jpeg_that_fits_but_is_turned_by_exif_is_decoded_and_turned():
+    photo = jpeg(halves(800, 400, "red", "blue"), orientation=6)
+    prepared = prepare_image(io.BytesIO(photo), "image/jpeg", NO_PIXEL_LIMIT, 2048)
+    assert prepared.size == (400, 800)
+    assert Image.open(io.BytesIO(prepared.jpeg())).size == (400, 800)
+
+
+def test_a_jpeg_over_the_side_is_decoded_and_encoded_anew():
+    photo = jpeg(noisy(2400, 1600))
+    sent = prepare_image(io.BytesIO(photo), "image/jpeg", NO_PIXEL_LIMIT, 1200).jpeg()
+    assert Image.open(io.BytesIO(sent)).size == (1200, 800)
+    assert scan_of(sent) != scan_of(photo)
+
+
+def test_a_jpeg_of_more_than_a_byte_a_pixel_is_encoded_anew_to_spare_the_uplink():
+    photo = jpeg(Image.effect_noise((800, 600), 120).convert("RGB"), quality=100)
+    assert len(photo) > 800 * 600
+    sent = prepare_image(io.BytesIO(photo), "image/jpeg", NO_PIXEL_LIMIT, 2048).jpeg()
+    assert len(sent) < len(photo)
+
+
+def test_a_truncated_jpeg_that_fits_is_refused_not_sent():
+    photo = jpeg(noisy(800, 600))
+    with pytest.raises(ImageRejected) as refused:
+        prepare_image(io.BytesIO(photo[: len(photo) // 2]), "image/jpeg", NO_PIXEL_LIMIT, 2048)
+    assert refused.value.failure_reason == "invalid_image"
+
+
+def test_headers_that_are_not_well_formed_give_no_stripped_jpeg():
+    photo = jpeg(noisy(64, 48))
+    assert jpeg_without_metadata(photo) is not None
+    assert jpeg_without_metadata(b"\xff\xd8" + b"\x00" * 10) is None
+    assert jpeg_without_metadata(photo[:2] + b"\xff\xe1\xff\xff" + photo[2:]) is None
+    assert jpeg_without_metadata(photo[:2] + b"\xff\xe1\x00\x01" + photo[2:]) is None
+    assert jpeg_without_metadata(photo[:200]) is None

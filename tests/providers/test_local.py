@@ -7,14 +7,14 @@ import pytest
 from PIL import Image, ImageChops
 
 from app.deadline import Deadline
-from app.media.images import decode_image
+from app.media.images import prepare_image
 from app.providers.base import ProviderRejected, ProviderRequest, ProviderTimeout
 from app.providers.local import STYLES, LocalProvider
 from tests.support.images import make_image_bytes
 
 
 def request_for(settings: dict[str, object], seconds: float = 10) -> ProviderRequest:
-    photo = decode_image(
+    photo = prepare_image(
         io.BytesIO(make_image_bytes(320, 240, noise=True)), "image/jpeg", 10**7, 2048
     )
     return ProviderRequest(

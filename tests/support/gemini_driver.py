@@ -8,7 +8,7 @@ from typing import Any
 from PIL import Image
 
 from app.deadline import Deadline
-from app.media.images import PreparedImage, decode_image
+from app.media.images import PreparedImage, prepare_image
 from app.providers.base import ProviderRequest
 from app.providers.gemini import GeminiProvider
 from tests.support.fakes.gemini import GeminiFake, Reply
@@ -25,7 +25,7 @@ def png(width: int = 64, height: int = 48, color: tuple[int, int, int] = (20, 16
 
 def prepared(width: int = 320, height: int = 240, **kwargs: Any) -> PreparedImage:
     data = make_image_bytes(width, height, **kwargs)
-    return decode_image(io.BytesIO(data), "image/jpeg", 10**8, 2048)
+    return prepare_image(io.BytesIO(data), "image/jpeg", 10**8, 2048)
 
 
 def request_for(

@@ -9,7 +9,7 @@ import requests
 from PIL import Image
 
 from app.deadline import Deadline
-from app.media.images import PreparedImage, decode_image
+from app.media.images import PreparedImage, prepare_image
 from app.providers.base import ProviderRequest
 from app.providers.openai import OpenAIProvider
 from tests.support.fakes.openai import API_KEY, FakeOpenAI
@@ -21,7 +21,7 @@ SETTINGS = {"model": "gpt-image-1.5", "prompt": PROMPT, "size": "auto", "quality
 
 def prepared(width: int = 320, height: int = 240, color=(200, 120, 50)) -> PreparedImage:
     data = make_image_bytes(width, height, color=color)
-    return decode_image(io.BytesIO(data), "image/jpeg", 10**8, 2048)
+    return prepare_image(io.BytesIO(data), "image/jpeg", 10**8, 2048)
 
 
 def request_for(

@@ -6,7 +6,7 @@ import io
 from typing import Any
 
 from app.deadline import Deadline
-from app.media.images import PreparedImage, decode_image
+from app.media.images import PreparedImage, prepare_image
 from app.providers.base import ProviderRequest
 from tests.support.images import make_image_bytes
 
@@ -18,7 +18,7 @@ DEEPFAKE = {"method": "deepfake_photo", "face_restore": True}
 
 def prepared(image: bytes | None = None) -> PreparedImage:
     data = image or make_image_bytes(320, 240, noise=True)
-    return decode_image(io.BytesIO(data), "image/jpeg", 10**8, 2048)
+    return prepare_image(io.BytesIO(data), "image/jpeg", 10**8, 2048)
 
 
 def request_for(

@@ -30,7 +30,7 @@ def test_photo_goes_as_base64_jpeg_followed_by_the_prompt(driver, gemini):
     [call] = gemini.calls
     assert [set(part) for part in call.parts] == [{"inlineData"}, {"text"}]
     assert call.parts[0]["inlineData"]["mimeType"] == "image/jpeg"
-    assert call.images == [request.photo.encoded("image/jpeg", 90)]
+    assert call.images == [request.photo.jpeg()]
     assert call.prompt == PROMPT
     assert call.body["contents"][0]["role"] == "user"
 

@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from app.media.images import decode_image
+from app.media.images import prepare_image
 from app.providers.openai import OpenAIProvider
 from tests.support.fakes.openai import API_KEY
 from tests.support.openai_driver import PROMPT, SETTINGS, driver, format_of, request_for
@@ -22,7 +22,7 @@ def test_photo_then_templates_go_as_image_array_parts_of_the_prepared_jpeg_bytes
         ("image[]", "template-1.jpg", "image/jpeg"),
         ("image[]", "template-2.jpg", "image/jpeg"),
     ]
-    expected = [request.photo.encoded(), *(t.encoded() for t in request.templates)]
+    expected = [request.photo.jpeg(), *(t.jpeg() for t in request.templates)]
     assert [i.data for i in edit.images] == expected
 
 
@@ -95,6 +95,6 @@ def test_twelve_megapixel_photo_is_sent_as_at_most_one_megabyte(fake, http):
     out = io.BytesIO()
     Image.blend(scene, grain, 0.25).save(out, "JPEG", quality=95)
     assert len(out.getvalue()) > 3_000_000
-    photo = decode_image(io.BytesIO(out.getvalue()), "image/jpeg", 10**8, 2048)
+    photo = prepare_image(io.BytesIO(out.getvalue()), "image/jpeg", 10**8, 2048)
     driver(fake, http).process(request_for(photo=photo))
     assert fake.edits[0].body_bytes <= 1_000_000

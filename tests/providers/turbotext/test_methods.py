@@ -31,7 +31,7 @@ def test_generate_image2image_sends_the_photo_link_and_prompt_and_returns_the_re
     form = fake.calls_of("create_queue", "generate_image2image")[0].form
     assert form["content"] == "в костюме супермена"
     assert (form["strength"], form["seed"], form["scale"]) == ("50", "42", "7.5")
-    assert fake.fetched_field("url").body == request.photo.encoded("image/jpeg", 90)
+    assert fake.fetched_field("url").body == request.photo.jpeg()
 
 
 def test_mix_images_sends_the_photo_as_target_and_the_template_as_style_source(provider, fake):
@@ -39,16 +39,16 @@ def test_mix_images_sends_the_photo_as_target_and_the_template_as_style_source(p
     provider.process(request)
     form = fake.calls_of("create_queue", "mix_images")[0].form
     assert form["content"] == "в стиле диснея"
-    assert fake.fetched_field("url_image_target").body == request.photo.encoded()
-    assert fake.fetched_field("url").body == request.templates[0].encoded()
+    assert fake.fetched_field("url_image_target").body == request.photo.jpeg()
+    assert fake.fetched_field("url").body == request.templates[0].jpeg()
 
 
 def test_deepfake_photo_sends_the_photo_as_url_and_the_face_as_target(provider, fake):
     request = request_for(DEEPFAKE, templates=1)
     provider.process(request)
     assert fake.calls_of("create_queue", "deepfake_photo")[0].form["face_restore"] == "True"
-    assert fake.fetched_field("url").body == request.photo.encoded()
-    assert fake.fetched_field("url_image_target").body == request.templates[0].encoded()
+    assert fake.fetched_field("url").body == request.photo.jpeg()
+    assert fake.fetched_field("url_image_target").body == request.templates[0].jpeg()
 
 
 @pytest.mark.parametrize("settings", [MIX, DEEPFAKE], ids=["mix_images", "deepfake_photo"])
