@@ -40,6 +40,8 @@ class SpoolingRequest(HtmxAwareRequest):  # type: ignore[misc]
         content_length: int | None = None,
     ) -> IO[bytes]:
         store: MediaStore = current_app.extensions["photochanger.media_store"]
+        if (total_content_length or 0) > SPOOL_IN_MEMORY_BYTES:
+            return store.spool_file()  # a photo: stored as its result's source by a link
         spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - werkzeug owns and closes it
             max_size=SPOOL_IN_MEMORY_BYTES, mode="w+b", dir=str(store.temp_dir)
         )

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+import os
+import tempfile
+from dataclasses import dataclass, replace
 
 import pytest
 
@@ -74,6 +76,36 @@ def test_a_written_result_returns_its_media_rows(tmp_path):
         StoredFile(ResultKind.SOURCE, "results/slot-001/job-1/source.jpg", "image/jpeg", 10),
     )
     assert stored.file(ResultKind.PAYLOAD).size_bytes == len(PARTS.payload)
+
+
+def test_a_spooled_upload_becomes_the_source_by_a_link_not_a_copy(tmp_path):
+    store = MediaStore(tmp_path)
+    with store.spool_file() as spool:
+        spool.write(b"the upload")
+        parts = replace(PARTS, source=spool)
+        stored = store.write_result("slot-001", "job-1", parts)
+        source = tmp_path / stored.file(ResultKind.SOURCE).path
+        assert source.stat().st_ino == os.fstat(spool.fileno()).st_ino
+    assert source.read_bytes() == b"the upload"  # still there once the spool is closed
+    assert stored.file(ResultKind.SOURCE).size_bytes == 10
+    assert list((tmp_path / "temp").iterdir()) == []
+
+
+def test_a_spooled_upload_not_stored_leaves_nothing_behind(tmp_path):
+    store = MediaStore(tmp_path)
+    with store.spool_file() as spool:
+        spool.write(b"an upload refused before its result")
+    assert list((tmp_path / "temp").iterdir()) == []
+
+
+def test_a_named_temp_file_is_copied_as_the_source(tmp_path):
+    store = MediaStore(tmp_path)
+    with tempfile.NamedTemporaryFile(dir=tmp_path) as named:
+        named.write(b"the upload")
+        stored = store.write_result("slot-001", "job-1", replace(PARTS, source=named))
+        source = tmp_path / stored.file(ResultKind.SOURCE).path
+        assert source.stat().st_ino != os.fstat(named.fileno()).st_ino
+    assert source.read_bytes() == b"the upload"
 
 
 def test_a_jobs_result_files_are_found_from_its_row(tmp_path):

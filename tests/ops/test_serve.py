@@ -13,6 +13,12 @@ def test_gunicorn_runs_with_two_malloc_arenas_unless_configured():
     assert gunicorn_environment({"MALLOC_ARENA_MAX": "8"})["MALLOC_ARENA_MAX"] == "8"
 
 
+def test_gunicorn_runs_with_fixed_malloc_thresholds_unless_configured():
+    environment = gunicorn_environment({"MALLOC_TRIM_THRESHOLD_": "0"})
+    assert environment["MALLOC_MMAP_THRESHOLD_"] == str(12 * 2**20)
+    assert environment["MALLOC_TRIM_THRESHOLD_"] == "0"
+
+
 def test_overrides_win_over_the_environment():
     environment = gunicorn_environment({"DATABASE_URL": "a", "PATH": "/bin"}, {"DATABASE_URL": "b"})
     assert (environment["DATABASE_URL"], environment["PATH"]) == ("b", "/bin")
