@@ -99,8 +99,9 @@ def process_photo(
         if original is not None:
             return replay(session, store, job, original)
         with capacity.image_work(request.deadline):
-            photo = prepare_photo(upload, config.max_image_pixels, slot.max_side)
-            templates = load_templates(store, slot, config.max_image_pixels)
+            decoded = provider.works_on_pixels
+            photo = prepare_photo(upload, config.max_image_pixels, slot.max_side, decoded)
+            templates = load_templates(store, slot, config.max_image_pixels, decoded)
         return run_job(
             session,
             store,
@@ -179,20 +180,25 @@ def check_photo_header(upload: CheckedUpload, max_pixels: int, max_side: int) ->
         raise IngestError(rejected.failure_reason, rejected.message) from rejected
 
 
-def prepare_photo(upload: CheckedUpload, max_pixels: int, max_side: int) -> PreparedImage:
+def prepare_photo(
+    upload: CheckedUpload, max_pixels: int, max_side: int, decoded: bool
+) -> PreparedImage:
     upload.stream.seek(0)
     try:
-        return prepare_image(upload.stream, upload.mime, max_pixels, max_side)
+        return prepare_image(upload.stream, upload.mime, max_pixels, max_side, decoded)
     except ImageRejected as rejected:
         raise IngestError(rejected.failure_reason, rejected.message) from rejected
 
 
-def load_templates(store: MediaStore, slot: Slot, max_pixels: int) -> list[PreparedImage]:
-    """The slot's template images, decoded and downscaled like the photo."""
+def load_templates(
+    store: MediaStore, slot: Slot, max_pixels: int, decoded: bool
+) -> list[PreparedImage]:
+    """The slot's template images, prepared like the photo."""
     templates = []
     for template in slot.templates:
         with store.path(template.path).open("rb") as file:
-            templates.append(prepare_image(file, template.mime, max_pixels, slot.max_side))
+            prepared = prepare_image(file, template.mime, max_pixels, slot.max_side, decoded)
+        templates.append(prepared)
     return templates
 
 
@@ -244,8 +250,6 @@ def run_job(
         result = provider.process(provider_request)
     except ProviderError as error:
         raise IngestError(error.failure_reason, error.message) from error
-    except ImageRejected as rejected:  # a photo kept as it came, decoded for the provider
-        raise IngestError(rejected.failure_reason, rejected.message) from rejected
     finally:
         job.provider_ms = round((time.monotonic() - provider_started) * 1000)
     if request.deadline.expired:

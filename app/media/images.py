@@ -163,19 +163,21 @@ def _bytes_per_pixel(mode: str) -> int:
     return 4
 
 
-def prepare_image(fp: IO[bytes], mime: str, max_pixels: int, max_side: int) -> PreparedImage:
+def prepare_image(
+    fp: IO[bytes], mime: str, max_pixels: int, max_side: int, decoded: bool = False
+) -> PreparedImage:
     """``fp`` (already sniffed as ``mime``) as an upright image of at most ``max_side``.
 
-    A complete baseline or progressive colour JPEG that already fits and needs no turn is kept as
-    it came, minus its metadata (``jpeg_without_metadata``): decoding and re-encoding it would cost
-    about 30 ms of CPU for a 3 MP photo and a generation of JPEG loss, to send the provider much
-    the same picture. Anything else is decoded.
+    Unless ``decoded`` is asked for, a complete colour JPEG that already fits and needs no turn is
+    kept as it came, minus its metadata (``jpeg_without_metadata``): decoding and re-encoding it
+    would cost about 30 ms of CPU for a 3 MP photo and a generation of JPEG loss, to send the
+    provider much the same picture. Anything else is decoded.
 
     Raises ``ImageRejected`` with ``payload_too_large`` for an image over the limits of
     ``open_within_limits`` and ``invalid_image`` for anything Pillow cannot decode completely.
     """
     opened = open_within_limits(fp, mime, max_pixels, max_side)
-    if _may_go_as_it_came(opened, max_side):
+    if not decoded and _may_go_as_it_came(opened, max_side):
         fp.seek(0)
         data = fp.read()
         if data.endswith(JPEG_END) and len(data) <= opened.size[0] * opened.size[1]:

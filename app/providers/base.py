@@ -112,6 +112,9 @@ class Provider(Protocol):
     name: str
     calls_out: bool
     """Whether it calls an external service (and so counts against the provider concurrency)."""
+    works_on_pixels: bool
+    """Whether it reads the photo's pixels (``PreparedImage.image``) rather than its JPEG: the
+    photo is then decoded before the call, within the process's image-work turn."""
 
     @classmethod
     def from_config(cls, config: Config, api_key: str | None, outbound: Outbound) -> Provider:

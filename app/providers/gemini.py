@@ -269,6 +269,7 @@ def _no_image_message(candidates: list[dict[str, Any]]) -> str:
 class GeminiProvider:
     name = "gemini"
     calls_out = True
+    works_on_pixels = False
 
     def __init__(
         self,

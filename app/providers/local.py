@@ -140,6 +140,7 @@ STYLES: dict[str, Callable[[Image.Image], Image.Image]] = {
 class LocalProvider:
     name = "local"
     calls_out = False
+    works_on_pixels = True
 
     @classmethod
     def from_config(cls, config: Config, api_key: str | None, outbound: Outbound) -> LocalProvider:

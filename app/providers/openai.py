@@ -47,6 +47,7 @@ MESSAGE_LIMIT = 300
 class OpenAIProvider:
     name = NAME
     calls_out = True
+    works_on_pixels = False
 
     def __init__(self, api_key: str | None, base_url: str, http: requests.Session) -> None:
         self._api_key = api_key

@@ -155,6 +155,7 @@ def result_link(body: dict[str, Any], base_url: str) -> str | None:
 class TurbotextProvider:
     name = "turbotext"
     calls_out = True
+    works_on_pixels = False
 
     def __init__(
         self,
