@@ -141,7 +141,7 @@ class MediaStore:
             descriptor = os.open(self.temp_dir, os.O_TMPFILE | os.O_RDWR, 0o666)
         except (AttributeError, OSError):
             return tempfile.TemporaryFile(dir=self.temp_dir)
-        return open(descriptor, "w+b")  # noqa: SIM115 - the caller owns and closes it
+        return open(descriptor, "w+b")  # noqa: PTH123 - a descriptor, not a path
 
     def result_relpath(self, slot_id: str, job_id: str) -> str:
         for name in (slot_id, job_id):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageCms, ImageStat
 
 from app.media.images import (
@@ -170,3 +172,38 @@ def test_headers_that_are_not_well_formed_give_no_stripped_jpeg():
     assert jpeg_without_metadata(photo[:2] + b"\xff\xe1\xff\xff" + photo[2:]) is None
     assert jpeg_without_metadata(photo[:2] + b"\xff\xe1\x00\x01" + photo[2:]) is None
     assert jpeg_without_metadata(photo[:200]) is None
+
+
+SEGMENT_MARKERS = st.sampled_from([0xE0, 0xE1, 0xE2, 0xED, 0xEE, 0xEF, 0xFE])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    segments=st.lists(st.tuples(SEGMENT_MARKERS, st.binary(max_size=300)), max_size=6),
+    cut=st.integers(min_value=0, max_value=4000),
+)
+def test_stripping_metadata_never_fails_and_keeps_any_decodable_picture(segments, cut):
+    photo = jpeg(noisy(64, 48))
+    inserted = b"".join(
+        bytes([0xFF, marker]) + (len(body) + 2).to_bytes(2, "big") + body
+        for marker, body in segments
+    )
+    with_segments = photo[:2] + inserted + photo[2:]
+    stripped = jpeg_without_metadata(with_segments)
+    assert stripped is not None and scan_of(stripped) == scan_of(photo)
+    if decodes(with_segments):  # a malformed kept segment (say, a short Adobe one) stays so
+        assert pixels(stripped) == pixels(photo)
+    damaged = jpeg_without_metadata(with_segments[:cut])  # any prefix: bytes or None, no error
+    assert damaged is None or damaged.startswith(b"\xff\xd8")
+
+
+def decodes(data: bytes) -> bool:
+    try:
+        Image.open(io.BytesIO(data)).load()
+    except (OSError, SyntaxError, ValueError):
+        return False
+    return True
+
+
+def pixels(data: bytes) -> bytes:
+    return Image.open(io.BytesIO(data)).tobytes()

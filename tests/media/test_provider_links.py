@@ -108,7 +108,9 @@ def test_a_token_reaches_only_its_own_jobs_file(links):
     assert requests.get(url_a, timeout=5).content == b"photo of a"
     payload_b, _ = token_of(url_b).rsplit(".", 1)
     _, signature_a = token_of(url_a).rsplit(".", 1)
-    assert_refused(url_a.replace(token_of(url_a), f"{payload_b}.{signature_a}"), 404, "link_not_found")
+    assert_refused(
+        url_a.replace(token_of(url_a), f"{payload_b}.{signature_a}"), 404, "link_not_found"
+    )
 
 
 def test_discarding_one_job_keeps_the_other_jobs_files(offline_links):
