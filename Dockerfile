@@ -63,8 +63,9 @@ FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="PhotoChanger" \
       org.opencontainers.image.description="Self-hosted AI photo-processing server for photo studios and event photo booths"
 
-# Pillow, psycopg[binary] and pgserver ship manylinux wheels with their own libjpeg/zlib/libpq,
-# so the only Debian package needed is `cron`, for the cron service.
+# Pillow, psycopg[binary] and pgserver ship manylinux wheels with their own libjpeg and libpq
+# (zlib is the base image's zlib1g, which Pillow loads as the system libz.so.1), so the only
+# Debian package needed is `cron`, for the cron service.
 #  - pam_loginuid is made optional: writing /proc/self/loginuid fails in many containers
 #    (no CAP_AUDIT_CONTROL) and Debian's cron then refuses to run any job.
 #  - the stock Debian cron jobs (dpkg, apt-compat, e2scrub…) are removed: the container runs
