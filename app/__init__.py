@@ -32,6 +32,8 @@ class SpoolingRequest(HtmxAwareRequest):  # type: ignore[misc]
     """Uploads go to unnamed files on the media volume's temp folder (never whole into memory);
     ``request.htmx`` tells an htmx partial request from a full page load."""
 
+    _spooled_a_file = False
+
     def _get_file_stream(
         self,
         total_content_length: int | None,
@@ -40,8 +42,12 @@ class SpoolingRequest(HtmxAwareRequest):  # type: ignore[misc]
         content_length: int | None = None,
     ) -> IO[bytes]:
         store: MediaStore = current_app.extensions["photochanger.media_store"]
-        if (total_content_length or 0) > SPOOL_IN_MEMORY_BYTES:
-            return store.spool_file()  # a photo: stored as its result's source by a link
+        if (total_content_length or 0) > SPOOL_IN_MEMORY_BYTES and not self._spooled_a_file:
+            # the photo (the one large part of a large request) goes to a file that becomes its
+            # result's source by a link; every further part is spooled as a small one is, so a
+            # body of a thousand parts cannot take a thousand file descriptors
+            self._spooled_a_file = True
+            return store.spool_file()
         spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - werkzeug owns and closes it
             max_size=SPOOL_IN_MEMORY_BYTES, mode="w+b", dir=str(store.temp_dir)
         )

@@ -274,33 +274,49 @@ def probing(
     server's latency (one probe in three bursts measured ~300 ms by the client thread while the
     server logged 28 ms for it)."""
     context = multiprocessing.get_context("spawn")
-    stop = context.Event()
+    ready, stop = context.Event(), context.Event()
     receiver, sender = context.Pipe(duplex=False)
     prober = context.Process(
-        target=probe_until, args=(stop, sender, base_url, names, webhook_secret), daemon=True
+        target=probe_until,
+        args=(ready, stop, sender, base_url, names, webhook_secret),
+        daemon=True,
     )
     prober.start()
+    sender.close()  # the child's copy stays: recv() sees EOF if the child dies without sending
+    if not ready.wait(PROBER_START_SECONDS):
+        prober.kill()
+        raise RuntimeError("the prober process did not start")
     latencies: dict[str, list[float]] = {}
     try:
         yield latencies
     finally:
         stop.set()
-        latencies.update(receiver.recv())
-        prober.join()
+        try:
+            latencies.update(receiver.recv())
+        except EOFError as error:
+            raise RuntimeError("the prober process failed; see its traceback above") from error
+        finally:
+            prober.join()
+
+
+PROBER_START_SECONDS = 30
 
 
 def probe_until(
+    ready: EventType,
     stop: EventType,
     results: Connection,
     base_url: str,
     names: tuple[str, ...],
     webhook_secret: str,
 ) -> None:
-    """The prober process of ``probing``: sends ``{name: [ms, …]}`` once ``stop`` is set."""
+    """The prober process of ``probing``: probes from when it sets ``ready`` until ``stop`` is
+    set, then sends ``{name: [ms, …]}``."""
     latencies: dict[str, list[float]] = {name: [] for name in names}
     update_ids = itertools.count(1)
     session = requests.Session()
     session.headers["Connection"] = "close"  # a fresh connection each call
+    ready.set()
     while not stop.wait(PROBE_INTERVAL_SECONDS):
         for name in names:
             started = time.monotonic()

@@ -254,9 +254,10 @@ def _link_or_copy(content: IO[bytes], target: Path) -> int:
                 os.link(source, target.name, dst_dir_fd=folder, follow_symlinks=True)
             finally:
                 os.close(folder)
-            return target.stat().st_size
         except OSError:
-            pass
+            pass  # copied below
+        else:
+            return os.fstat(content.fileno()).st_size
     with target.open("wb") as out:
         content.seek(0)
         shutil.copyfileobj(content, out, 1024 * 1024)

@@ -5,7 +5,8 @@ status`` do.
 
 A load balancer or Docker asks every few seconds, also while photo jobs keep both cores busy, so a
 check is one round trip to PostgreSQL and one file on the volume; the secrets are counted at most
-once a minute (``SECRETS_RECOUNT_SECONDS``)."""
+once a minute per process (``SECRETS_RECOUNT_SECONDS``), so a warning can outlast its cause (a key
+entered anew) by up to a minute."""
 
 from __future__ import annotations
 

@@ -124,11 +124,12 @@ MALLOC_SETTINGS = {
 - The mmap and trim thresholds: a photo job allocates and frees buffers of a few MB (the decoded
   answer, its base64, the provider's JSON). glibc's adaptive thresholds settle just above those
   sizes, so a worker that only saw 2048-px photos gave the memory back to the kernel after every
-  request and faulted it in again on the next: 4 600 page faults and 10 ms of kernel CPU per
-  request (50 ms in all; 42–46 ms with these). Buffers under 12 MiB now stay in the heap and
-  up to 24 MiB of free heap is kept; larger ones (a 24 MP photo's decode) are mapped and returned
-  at once. Higher values cost memory: 16 MiB took the worker's peak for a 20 MB upload from
-  1.8-2.0 to 2.2 times the upload (scripts/bench_ingest.py --only memory).
+  request and faulted it in again on the next: 4 600 page faults and 15 ms of kernel CPU per
+  request (50–54 ms in all; with these, ~100 faults, 5 ms of kernel CPU, 42–46 ms in all).
+  Buffers under 12 MiB now stay in the heap and up to 24 MiB of free heap is kept; larger ones
+  (a 24 MP photo's decode) are mapped and returned at once. Higher values cost memory: 16 MiB
+  took the worker's peak for a 20 MB upload from 1.8-2.0 to 2.2 times the upload
+  (scripts/bench_ingest.py --only memory).
 """
 
 

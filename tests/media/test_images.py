@@ -144,10 +144,12 @@ def test_a_jpeg_that_fits_but_is_turned_by_exif_is_decoded_and_turned():
     assert Image.open(io.BytesIO(prepared.jpeg())).size == (400, 800)
 
 
-def test_a_jpeg_over_the_side_is_decoded_and_encoded_anew():
-    photo = jpeg(noisy(2400, 1600))
+@pytest.mark.parametrize("size", [(2400, 1600), (4000, 3000), (9000, 6000)])
+def test_a_small_smooth_jpeg_over_the_side_is_decoded_and_encoded_anew(size):
+    photo = jpeg(halves(*size, "red", "blue"))  # far under a byte a pixel
+    assert len(photo) < 1200 * 800
     sent = prepare_image(io.BytesIO(photo), "image/jpeg", NO_PIXEL_LIMIT, 1200).jpeg()
-    assert Image.open(io.BytesIO(sent)).size == (1200, 800)
+    assert max(Image.open(io.BytesIO(sent)).size) <= 1200
     assert scan_of(sent) != scan_of(photo)
 
 
@@ -172,6 +174,69 @@ def test_headers_that_are_not_well_formed_give_no_stripped_jpeg():
     assert jpeg_without_metadata(photo[:2] + b"\xff\xe1\xff\xff" + photo[2:]) is None
     assert jpeg_without_metadata(photo[:2] + b"\xff\xe1\x00\x01" + photo[2:]) is None
     assert jpeg_without_metadata(photo[:200]) is None
+
+
+def progressive(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90, progressive=True)
+    return out.getvalue()
+
+
+def between_scans(photo: bytes, segment: bytes) -> bytes:
+    second_scan = photo.index(b"\xff\xda", photo.index(b"\xff\xda") + 2)
+    return photo[:second_scan] + segment + photo[second_scan:]
+
+
+def test_a_progressive_jpeg_goes_as_it_came():
+    photo = progressive(noisy(320, 240))
+    assert jpeg_without_metadata(photo) is not None
+    assert pixels(jpeg_without_metadata(photo) or b"") == pixels(photo)
+
+
+@pytest.mark.parametrize(
+    "segment", [b"\xff\xfe\x00\x0bserial 12", b"\xff\xe1\x00\x0aExif\x00\x00MM"]
+)
+def test_metadata_between_progressive_scans_makes_the_photo_decoded(segment):
+    photo = between_scans(progressive(noisy(320, 240)), segment)
+    assert decodes(photo)
+    assert jpeg_without_metadata(photo) is None
+    sent = prepare_image(io.BytesIO(photo), "image/jpeg", NO_PIXEL_LIMIT, 2048).jpeg()
+    assert b"serial" not in sent and b"Exif" not in sent
+
+
+def test_anything_after_the_end_of_image_makes_the_photo_decoded():
+    photo = jpeg(noisy(320, 240))
+    gain_map = jpeg(noisy(160, 120), orientation=1)  # an Ultra HDR gain map carries its own EXIF
+    assert jpeg_without_metadata(photo + gain_map) is None
+    sent = prepare_image(io.BytesIO(photo + gain_map), "image/jpeg", NO_PIXEL_LIMIT, 2048).jpeg()
+    assert sent.count(b"\xff\xd9") == 1 and b"Exif" not in sent
+
+
+def test_the_jfif_thumbnail_is_dropped():
+    photo = jpeg(noisy(320, 240))
+    thumbnail = b"THUMBNAILpix"  # 2x2 pixels, 3 bytes each
+    payload = b"JFIF\x00\x01\x02\x00\x00\x01\x00\x01" + b"\x02\x02" + thumbnail
+    with_thumbnail = photo[:2] + b"\xff\xe0" + (len(payload) + 2).to_bytes(2, "big") + payload
+    with_thumbnail += photo[photo.index(b"\xff\xe1") :]  # the original APP0 replaced
+    stripped = jpeg_without_metadata(with_thumbnail)
+    assert stripped is not None and thumbnail not in stripped
+    assert stripped.startswith(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x02")
+    assert pixels(stripped) == pixels(photo)
+
+
+@pytest.mark.parametrize("frame", [0xC3, 0xC9, 0xCA])  # lossless, arithmetic
+def test_frames_other_than_huffman_baseline_or_progressive_are_decoded(frame):
+    photo = bytearray(jpeg(noisy(64, 48)))
+    photo[photo.index(b"\xff\xc0") + 1] = frame
+    assert jpeg_without_metadata(bytes(photo)) is None
+
+
+def test_a_jpeg_without_quantization_tables_is_not_sent_as_it_came():
+    photo = jpeg(noisy(64, 48))
+    while b"\xff\xdb" in photo:
+        start = photo.index(b"\xff\xdb")
+        photo = photo[:start] + photo[start + 2 + int.from_bytes(photo[start + 2 : start + 4]) :]
+    assert jpeg_without_metadata(photo) is None
 
 
 SEGMENT_MARKERS = st.sampled_from([0xE0, 0xE1, 0xE2, 0xED, 0xEE, 0xEF, 0xFE])

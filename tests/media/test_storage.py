@@ -91,13 +91,6 @@ def test_a_spooled_upload_becomes_the_source_by_a_link_not_a_copy(tmp_path):
     assert list((tmp_path / "temp").iterdir()) == []
 
 
-def test_a_spooled_upload_not_stored_leaves_nothing_behind(tmp_path):
-    store = MediaStore(tmp_path)
-    with store.spool_file() as spool:
-        spool.write(b"an upload refused before its result")
-    assert list((tmp_path / "temp").iterdir()) == []
-
-
 def test_a_named_temp_file_is_copied_as_the_source(tmp_path):
     store = MediaStore(tmp_path)
     with tempfile.NamedTemporaryFile(dir=tmp_path) as named:
