@@ -146,7 +146,8 @@ def test_a_jpeg_that_fits_but_is_turned_by_exif_is_decoded_and_turned():
 
 @pytest.mark.parametrize("size", [(2400, 1600), (4000, 3000), (9000, 6000)])
 def test_a_small_smooth_jpeg_over_the_side_is_decoded_and_encoded_anew(size):
-    photo = jpeg(halves(*size, "red", "blue"))  # far under a byte a pixel
+    width, height = size
+    photo = jpeg(halves(width, height, "red", "blue"))  # far under a byte a pixel
     assert len(photo) < 1200 * 800
     sent = prepare_image(io.BytesIO(photo), "image/jpeg", NO_PIXEL_LIMIT, 1200).jpeg()
     assert max(Image.open(io.BytesIO(sent)).size) <= 1200
