@@ -13,22 +13,12 @@ from sqlalchemy.orm import Session
 from telebot import TeleBot
 
 from app.config import Config
-from app.db import make_engine, upgrade_database
+from app.db import standalone_session, upgrade_database
 
 
 @click.group()
 def main() -> None:
     """PhotoChanger server administration."""
-
-
-@contextmanager
-def database_session(url: str) -> Iterator[Session]:
-    engine = make_engine(url, pool_size=1)
-    try:
-        with Session(engine, expire_on_commit=False) as session:
-            yield session
-    finally:
-        engine.dispose()
 
 
 @contextmanager
@@ -44,7 +34,7 @@ def command_database(config: Config) -> Iterator[str]:
 
 @contextmanager
 def command_session(config: Config) -> Iterator[Session]:
-    with command_database(config) as url, database_session(url) as session:
+    with command_database(config) as url, standalone_session(url) as session:
         yield session
 
 
@@ -86,7 +76,7 @@ def serve() -> None:
     with command_database(config) as url:
         upgrade_database(url)
         overrides["DATABASE_URL"] = url
-        with database_session(url) as session:
+        with standalone_session(url) as session:
             admin_password = ensure_first_admin(
                 session, config.admin_username, config.admin_password
             )

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import select
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -97,6 +98,18 @@ def retry_while_unavailable(session: Session, write: Callable[[], T], until: Dea
             if not until.fits(RETRY_POLL_SECONDS):
                 raise
             time.sleep(RETRY_POLL_SECONDS)
+
+
+@contextmanager
+def standalone_session(url: str) -> Iterator[Session]:
+    """A session on an engine of its own (one connection), disposed after: for commands and
+    tools that work on a database outside the app."""
+    engine = make_engine(url, pool_size=1)
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 def init_app(app: Flask, url: str) -> None:

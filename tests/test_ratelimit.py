@@ -8,9 +8,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import make_engine
+from app.db import make_engine, standalone_session
 from app.ratelimit import RateCounter, hit
-from tests.support.database import session_on
 
 MINUTE_START = datetime(2099, 1, 2, 3, 4, 0, tzinfo=UTC)
 
@@ -75,7 +74,7 @@ def test_keys_are_counted_separately(db_session):
 
 def test_hit_commits_so_other_sessions_see_the_count(db_session, database_url):
     hit(db_session, "ip:1", 5, 60, MINUTE_START)
-    with session_on(database_url) as other:
+    with standalone_session(database_url) as other:
         assert other.scalar(select(RateCounter.count)) == 1
 
 

@@ -22,14 +22,13 @@ from sqlalchemy.orm import Session
 from app import create_app
 from app.auth.passwords import hash_password
 from app.config import Config
-from app.db import upgrade_database, utcnow
+from app.db import standalone_session, upgrade_database, utcnow
 from app.ingest.models import Job, JobStatus
 from app.media.models import MediaObject
 from app.media.storage import MediaStore
 from app.ops.cleanup import run_cleanup
 from app.settings.service import save_settings
 from tests.fixtures.database import PgServer
-from tests.support.database import session_on
 from tests.support.images import make_image_bytes
 from tests.support.ingest import INGEST_PASSWORD, assert_error, ingest_url, post_photo
 from tests.support.servers import LiveServer
@@ -86,7 +85,7 @@ def own_database_url(postgres: StoppablePostgres) -> Iterator[str]:
 
 @pytest.fixture
 def own_session(own_database_url: str) -> Iterator[Session]:
-    with session_on(own_database_url) as session:
+    with standalone_session(own_database_url) as session:
         yield session
 
 

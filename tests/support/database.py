@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from app.db import make_engine
 
@@ -17,16 +16,6 @@ def connected(url: str) -> Iterator[sa.Connection]:
     try:
         with engine.connect() as connection:
             yield connection
-    finally:
-        engine.dispose()
-
-
-@contextmanager
-def session_on(url: str) -> Iterator[Session]:
-    engine = make_engine(url, pool_size=1)
-    try:
-        with Session(engine, expire_on_commit=False) as session:
-            yield session
     finally:
         engine.dispose()
 
