@@ -12,10 +12,10 @@ from PIL import Image, ImageChops, ImageCms, ImageStat
 from app.media.images import (
     ImageRejected,
     fit_within,
-    jpeg_without_metadata,
     make_preview,
     prepare_image,
 )
+from app.media.jpeg import jpeg_without_metadata
 
 NO_PIXEL_LIMIT = 10**9
 
