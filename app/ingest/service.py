@@ -5,8 +5,8 @@ row (inserted once the password check has passed) and removes whatever it had wr
 request leaves a file behind or a job ``pending``. Only cheap checks (size, type, hash, the image
 header) run before admission; decoding and the provider call run within the concurrency limits.
 
-A pending job row changes state only while it is still pending: the cleanup may have marked it
-``interrupted`` after its deadline, and that outcome stands (the request then answers ``timeout``).
+The final state goes onto the row through ``app.ingest.outcomes``; when the cleanup has already
+marked the job ``interrupted``, that outcome stands and the request answers ``timeout``.
 """
 
 from __future__ import annotations
@@ -17,18 +17,17 @@ from datetime import timedelta
 from typing import IO
 
 import structlog
-from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from app import metrics
 from app.config import Config
 from app.db import DATABASE_UNAVAILABLE, retry_while_unavailable, utcnow
-from app.deadline import Deadline
 from app.ingest.admission import admit
 from app.ingest.capacity import IngestCapacity
 from app.ingest.errors import IngestError
 from app.ingest.ids import new_job_id
-from app.ingest.models import OUTCOME_WRITE_GRACE, Job, JobStatus
+from app.ingest.models import Job, JobStatus
+from app.ingest.outcomes import INTERRUPTED_DETAIL, finish_job, record_failure
 from app.ingest.schemas import CheckedUpload, IngestRequest, IngestResult, Upload
 from app.ingest.workers import worker_id
 from app.media.images import (
@@ -42,8 +41,7 @@ from app.media.images import (
     prepare_image,
     sniff_mime,
 )
-from app.media.models import MediaObject
-from app.media.storage import MediaStore, ResultKind, ResultParts, StoredResult, is_storage_full
+from app.media.storage import MediaStore, ResultKind, ResultParts, is_storage_full
 from app.providers.base import Outbound, Provider, ProviderError, ProviderRequest, ProviderResult
 from app.providers.keys import resolve_api_key, unreadable_key_providers
 from app.providers.registry import get_provider
@@ -51,10 +49,6 @@ from app.settings.service import RuntimeSettings
 from app.slots.models import Slot
 
 log = structlog.get_logger(__name__)
-
-INTERRUPTED_DETAIL = (
-    "The job outlived its deadline and was marked interrupted; its outcome is lost."
-)
 
 
 def process_photo(
@@ -304,103 +298,3 @@ def render_outputs(
     if provider_mime != output_mime or not carries_no_metadata(image):
         data = encode_image(image, output_mime, quality)
     return data, make_preview(image)
-
-
-def finish_job(session: Session, runtime: RuntimeSettings, job: Job, stored: StoredResult) -> None:
-    """Mark the pending ``job`` done with its stored result and add its media rows.
-
-    Raises ``IngestError(timeout)`` when the job is no longer pending (the cleanup marked it
-    interrupted): nothing is written, and the caller removes the result folder.
-    """
-    finished = utcnow()
-    payload = stored.file(ResultKind.PAYLOAD)
-    job.status = JobStatus.DONE
-    job.finished_at = finished
-    job.duration_ms = round((finished - job.created_at).total_seconds() * 1000)
-    job.result_path = stored.path
-    job.result_mime = payload.mime
-    job.result_bytes = payload.size_bytes
-    job.result_expires_at = finished + timedelta(hours=runtime.result_ttl_hours)
-    if not end_pending(session, job):
-        session.rollback()
-        raise IngestError("timeout", INTERRUPTED_DETAIL)
-    media_rows = [
-        {
-            "job_id": job.id,
-            "slot_id": job.slot_id,
-            "kind": file.kind,
-            "path": file.path,
-            "mime": file.mime,
-            "size_bytes": file.size_bytes,
-            "created_at": finished,
-        }
-        for file in stored.files
-    ]
-    session.connection().execute(INSERT_MEDIA_ROWS, media_rows)
-    session.commit()
-
-
-def record_failure(
-    session: Session, job: Job, failure_reason: str, message: str, deadline: Deadline
-) -> bool:
-    """Store the failed state of ``job`` (detached): on its pending row, or as a new row when
-    admission never wrote one. False when the row had already ended (the cleanup interrupted
-    it): it keeps that state. Waits for an unavailable PostgreSQL until ``OUTCOME_WRITE_GRACE``
-    past ``deadline``."""
-    session.rollback()
-    write_until = Deadline(deadline.expires_at + OUTCOME_WRITE_GRACE.total_seconds())
-    recorded = retry_while_unavailable(
-        session, lambda: _write_failure(session, job, failure_reason, message), write_until
-    )
-    if not recorded:
-        log.warning("ingest.already_interrupted", failure_reason=failure_reason)
-        return False
-    log.warning("ingest.failed", failure_reason=failure_reason, failure_message=message)
-    return True
-
-
-def _write_failure(session: Session, job: Job, failure_reason: str, message: str) -> bool:
-    finished = utcnow()
-    job.result_path = job.result_mime = job.result_expires_at = job.result_bytes = None
-    job.status = JobStatus.TIMEOUT if failure_reason == "timeout" else JobStatus.FAILED
-    job.failure_reason = failure_reason
-    job.failure_message = message
-    job.finished_at = finished
-    job.duration_ms = round((finished - job.created_at).total_seconds() * 1000)
-    recorded = end_pending(session, job)
-    if not recorded and session.get(Job, job.id) is None:
-        session.add(job)  # refused before admission: the row is written now
-        recorded = True
-    session.commit()
-    return recorded
-
-
-FINAL_STATE_COLUMNS = (
-    "status",
-    "failure_reason",
-    "failure_message",
-    "finished_at",
-    "duration_ms",
-    "provider_ms",
-    "result_path",
-    "result_mime",
-    "result_bytes",
-    "result_expires_at",
-)
-
-
-END_PENDING = (
-    update(Job)
-    .where(Job.id == bindparam("job_id"), Job.status == JobStatus.PENDING)
-    .values({name: bindparam(f"final_{name}") for name in FINAL_STATE_COLUMNS})
-)
-"""Built once: building a statement per call costs about as much CPU as running it."""
-INSERT_MEDIA_ROWS = insert(MediaObject)
-
-
-def end_pending(session: Session, job: Job) -> bool:
-    """Write ``job``'s final state onto its row if that row is still pending; False otherwise
-    (no such row yet, or the cleanup already ended it)."""
-    values = {f"final_{name}": getattr(job, name) for name in FINAL_STATE_COLUMNS}
-    result = session.connection().execute(END_PENDING, {"job_id": job.id, **values})
-    return result.rowcount == 1
